@@ -1,0 +1,1 @@
+"""Agents of the project, each in its own folder, on the shared actor-learner core (`agents.core`)."""

@@ -1,0 +1,1 @@
+"""The shared actor-learner core: builders, batched acting, Reverb datasets, Launchpad programs."""

@@ -1,0 +1,100 @@
+"""Batched actors: one network call acts for B environments; one Acme adder per environment."""
+
+import abc
+from typing import Callable, Optional, Sequence, Tuple
+
+from acme import adders
+from acme.tf import variable_utils
+import dm_env
+import numpy as np
+import tensorflow as tf
+import tree
+
+# policy(observations, state, is_first, seed) -> (actions, extras, new_state); all batched.
+# `state` is the recurrent state before the step; the actor resets rows where `is_first`.
+PolicyFn = Callable[..., Tuple[tf.Tensor, object, object]]
+
+
+class BatchedActor(abc.ABC):
+  """The batched counterpart of `acme.Actor`: every argument carries a leading batch axis."""
+
+  @abc.abstractmethod
+  def select_actions(self, observations) -> np.ndarray:
+    """Returns one action per environment."""
+
+  @abc.abstractmethod
+  def observe_first(self, timesteps: dm_env.TimeStep):
+    """Sees the first timesteps of every environment (after `BatchedEnvironment.reset`)."""
+
+  @abc.abstractmethod
+  def observe(self, actions: np.ndarray, next_timesteps: dm_env.TimeStep):
+    """Sees the timesteps that followed `actions`; rows that are FIRST are fresh episodes."""
+
+  def update(self, wait: bool = False):
+    """Pulls new weights if the actor has a variable client."""
+
+
+class BatchedRecurrentActor(BatchedActor):
+  """Runs a recurrent policy on B environments and feeds one adder per environment.
+
+  The policy records, per environment, the extras that the learner needs (for example the
+  behaviour logits and the core state before the step); they are added with the transition.
+  """
+
+  def __init__(self, policy: PolicyFn, initial_state: Callable[[int], object],
+               adders_per_env: Optional[Sequence[adders.Adder]] = None,
+               variable_client: Optional[variable_utils.VariableClient] = None,
+               seed: int = 0):
+    self._policy = policy
+    self._initial_state = initial_state
+    self._adders = adders_per_env
+    self._variable_client = variable_client
+    self._state = None  # Built at the first call, when the batch size is known.
+    self._is_first = None
+    self._extras = None
+    self._rng = np.random.default_rng(seed)
+
+  def select_actions(self, observations) -> np.ndarray:
+    if self._state is None:
+      batch_size = len(tree.flatten(observations)[0])
+      if self._adders is not None and len(self._adders) != batch_size:
+        raise ValueError(f'{len(self._adders)} adders for {batch_size} environments')
+      self._state = self._initial_state(batch_size)
+      self._is_first = np.ones(batch_size, dtype=bool)
+    seed = tf.constant(self._rng.integers(0, 2**31 - 1, size=2), tf.int64)
+    actions, extras, self._state = self._policy(
+        observations, self._state, tf.constant(self._is_first), seed)
+    self._extras = extras
+    return actions.numpy()
+
+  def observe_first(self, timesteps: dm_env.TimeStep):
+    self._is_first = np.asarray(timesteps.step_type == dm_env.StepType.FIRST)
+    if self._adders:
+      for i, adder in enumerate(self._adders):
+        adder.add_first(tree.map_structure(lambda x, i=i: x[i], timesteps))
+
+  def observe(self, actions: np.ndarray, next_timesteps: dm_env.TimeStep):
+    self._is_first = np.asarray(next_timesteps.step_type == dm_env.StepType.FIRST)
+    if not self._adders:
+      return
+    extras = tree.map_structure(np.asarray, self._extras)
+    for i, adder in enumerate(self._adders):
+      timestep = tree.map_structure(lambda x, i=i: x[i], next_timesteps)
+      if self._is_first[i]:
+        adder.add_first(timestep)
+      else:
+        adder.add(actions[i], timestep, tree.map_structure(lambda x, i=i: x[i], extras))
+
+  def update(self, wait: bool = False):
+    if self._variable_client is not None:
+      self._variable_client.update(wait)
+
+
+def reset_where(is_first: tf.Tensor, state, initial_state):
+  """Replaces the rows of `state` where `is_first` by the rows of `initial_state`."""
+
+  def select(current, initial):
+    mask = tf.reshape(is_first, [-1] + [1] * (len(current.shape) - 1))
+    return tf.where(mask, initial, current)
+
+  return tree.map_structure(select, state, initial_state)

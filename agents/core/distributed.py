@@ -1,0 +1,206 @@
+"""Turns any `ActorLearnerBuilder` and an environment factory into a Launchpad program.
+
+Nodes: `replay` (Reverb), `counter`, `learner` (also the variable source), `coordinator` (ends
+the program at the step budget), `actor` x N (batched environments, Acme adders, a variable
+client to the learner) and `evaluator` (frozen-weight episodes, never writes to Reverb).
+"""
+
+import dataclasses
+import functools
+import os
+from typing import Callable, Optional
+
+from absl import logging
+from acme import specs
+from acme.utils import counting
+import dm_env
+import launchpad as lp
+import numpy as np
+
+from agents.core import builders
+from agents.core import environment_loop
+from agents.core import logging_utils
+from agents.core import rpc
+from agents.core import runners
+from agents.core import stopping
+from environments import batched
+
+# environment_factory(seed) -> a fresh dm_env.Environment seeded with `seed`.
+EnvironmentFactory = Callable[[int], dm_env.Environment]
+
+
+@dataclasses.dataclass
+class DistributedConfig:
+  """How many of each node, how long to run, and where to write."""
+  run_dir: str
+  num_actors: int = 2
+  envs_per_actor: int = 16
+  max_actor_steps: Optional[int] = None  # None: run until stopped.
+  seed: int = 0
+  with_evaluator: bool = True
+  evaluation_envs: int = 100  # Episodes per evaluation round, played in one batch.
+  evaluation_period_s: float = 30.0
+  variable_update_period: int = 1  # Actor batch steps between weight pulls.
+  log_period_s: float = 10.0
+  checkpoint_period_minutes: float = 1.0
+  rpc_timeout_s: float = 10.0
+  step_limit_poll_s: float = 1.0
+
+  def validate(self):
+    """Raises ValueError naming the first field with an impossible value."""
+    if self.num_actors < 1:
+      raise ValueError(f'num_actors must be at least 1, got {self.num_actors}')
+    if self.envs_per_actor < 1:
+      raise ValueError(f'envs_per_actor must be at least 1, got {self.envs_per_actor}')
+    if self.max_actor_steps is not None and self.max_actor_steps < 1:
+      raise ValueError(f'max_actor_steps must be positive, got {self.max_actor_steps}')
+    if self.evaluation_envs < 1:
+      raise ValueError(f'evaluation_envs must be at least 1, got {self.evaluation_envs}')
+
+
+def derive_seed(*keys: int) -> int:
+  """A 31-bit seed determined by `keys`, well mixed so that neighbouring keys do not collide."""
+  return int(np.random.SeedSequence([k & 0xFFFFFFFF for k in keys]).generate_state(1)[0] >> 1)
+
+
+def make_batched_environment(environment_factory: EnvironmentFactory, batch_size: int,
+                             *seed_keys: int) -> batched.BatchedEnvironment:
+  """B copies, copy i seeded with derive_seed(*seed_keys, i)."""
+  return batched.BatchedEnvironment.from_factory(
+      lambda i: environment_factory(derive_seed(*seed_keys, i)), batch_size)
+
+
+EVALUATION_STREAM = 1_000_000  # Seed key of the evaluator, apart from every actor id.
+
+
+def _replay_tables(builder: builders.ActorLearnerBuilder, spec: specs.EnvironmentSpec):
+  return builder.make_replay_tables(spec)
+
+
+def _counter(config: DistributedConfig):
+  return runners.CounterRunner(config.run_dir, config.checkpoint_period_minutes)
+
+
+def _learner(builder: builders.ActorLearnerBuilder, spec: specs.EnvironmentSpec,
+             replay_client, counter_client, config: DistributedConfig):
+  networks = builder.make_networks(spec)
+  dataset = builder.make_dataset_iterator(replay_client)
+  counter = counting.Counter(rpc.ResilientCounter(counter_client), prefix='learner')
+  logger = logging_utils.make_logger('learner', config.run_dir, config.log_period_s,
+                                     steps_key='learner_steps')
+  learner = builder.make_learner(networks, dataset, counter, logger)
+  return runners.LearnerRunner(learner, config.run_dir, config.checkpoint_period_minutes)
+
+
+class StepLimiter:
+  """Stops the program once the actors have taken `max_steps` environment steps."""
+
+  def __init__(self, counter_client, max_steps: int, poll_s: float):
+    self._counter = counter_client
+    self._max_steps = max_steps
+    self._poll_s = poll_s
+
+  def run(self):
+    while not stopping.wait_for_stop(self._poll_s):
+      try:
+        steps = self._counter.get_counts().get('actor_steps', 0)
+      except Exception as error:  # pylint: disable=broad-except
+        logging.warning('step limiter could not read the counter: %s', error)
+        continue
+      if steps >= self._max_steps:
+        print(f'[coordinator] step budget reached: {steps} >= {self._max_steps} actor steps; '
+              'stopping the program', flush=True)
+        lp.stop()
+        return
+
+
+class ActorWorker:
+  """One actor node: B environments, B adders, batched inference, weights from the learner."""
+
+  def __init__(self, builder: builders.ActorLearnerBuilder,
+               environment_factory: EnvironmentFactory, spec: specs.EnvironmentSpec,
+               replay_client, learner_client, counter_client, actor_id: int,
+               config: DistributedConfig):
+    self._actor_id = actor_id
+    environment = make_batched_environment(environment_factory, config.envs_per_actor,
+                                           config.seed, actor_id)
+    networks = builder.make_networks(spec)
+    adders = [builder.make_adder(replay_client) for _ in range(config.envs_per_actor)]
+    actor = builder.make_actor(networks, rpc.ResilientVariableSource(learner_client), adders,
+                               seed=derive_seed(config.seed, actor_id, 7))
+    counter = counting.Counter(rpc.ResilientCounter(counter_client), prefix='actor')
+    logger = logging_utils.make_logger(
+        f'actor_{actor_id}', config.run_dir, config.log_period_s, steps_key='actor_steps',
+        print_to_console=actor_id == 0)
+    self._actor = actor
+    self._loop = environment_loop.BatchedEnvironmentLoop(
+        environment, actor, counter, logger, observer_factory=builder.make_observers,
+        log_period_s=config.log_period_s)
+
+  def run(self):
+    self._actor.update(wait=True)  # Never act with untrained initial weights of our own.
+    self._loop.run()
+
+
+class EvaluatorWorker:
+  """Plays `evaluation_envs` frozen-weight episodes every `evaluation_period_s` and logs them."""
+
+  def __init__(self, builder: builders.ActorLearnerBuilder,
+               environment_factory: EnvironmentFactory, spec: specs.EnvironmentSpec,
+               learner_client, counter_client, config: DistributedConfig):
+    environment = make_batched_environment(environment_factory, config.evaluation_envs,
+                                           config.seed, EVALUATION_STREAM)
+    networks = builder.make_networks(spec)
+    self._actor = builder.make_actor(networks, rpc.ResilientVariableSource(learner_client),
+                                     None, seed=derive_seed(config.seed, EVALUATION_STREAM),
+                                     evaluation=True)
+    self._counter = counting.Counter(rpc.ResilientCounter(counter_client), prefix='evaluator')
+    self._logger = logging_utils.make_logger('evaluator', config.run_dir, print_period_s=0.0,
+                                             summary_period_s=0.0, steps_key='actor_steps')
+    self._loop = environment_loop.BatchedEnvironmentLoop(
+        environment, self._actor, self._counter, should_update=False,
+        observer_factory=builder.make_observers, log_period_s=float('inf'))
+    self._config = config
+
+  def run(self):
+    while True:
+      self._actor.update(wait=True)
+      result = self._loop.run(num_episodes=self._config.evaluation_envs)
+      if stopping.stop_requested():
+        return
+      self._logger.write(result)
+      if stopping.wait_for_stop(self._config.evaluation_period_s):
+        return
+
+
+def make_program(builder: builders.ActorLearnerBuilder,
+                 environment_factory: EnvironmentFactory, config: DistributedConfig,
+                 name: str = 'agent') -> lp.Program:
+  """The whole distributed agent as one Launchpad program (launch it with `launching.launch`)."""
+  config.validate()
+  os.makedirs(config.run_dir, exist_ok=True)
+  spec = specs.make_environment_spec(environment_factory(0))
+  program = lp.Program(name)
+
+  with program.group('replay'):
+    replay = program.add_node(lp.ReverbNode(functools.partial(_replay_tables, builder, spec)))
+  with program.group('counter'):
+    counter = program.add_node(lp.CourierNode(_counter, config))
+  with program.group('learner'):
+    learner = program.add_node(
+        lp.CourierNode(_learner, builder, spec, replay, counter, config))
+  for handle in (counter, learner):
+    handle.set_client_kwargs(call_timeout=config.rpc_timeout_s)
+  if config.max_actor_steps is not None:
+    with program.group('coordinator'):
+      program.add_node(lp.CourierNode(StepLimiter, counter, config.max_actor_steps,
+                                      config.step_limit_poll_s))
+  if config.with_evaluator:
+    with program.group('evaluator'):
+      program.add_node(lp.CourierNode(EvaluatorWorker, builder, environment_factory, spec,
+                                      learner, counter, config))
+  with program.group('actor'):
+    for actor_id in range(config.num_actors):
+      program.add_node(lp.CourierNode(ActorWorker, builder, environment_factory, spec,
+                                      replay, learner, counter, actor_id, config))
+  return program

@@ -1,0 +1,61 @@
+"""Wrappers around courier clients so that actors neither hang nor die when a peer is slow or gone.
+
+Launchpad's courier clients wait forever by default; every handle the core hands to a node is
+given a call deadline, and these wrappers decide what a missed deadline means.
+"""
+
+import time
+from typing import Dict, List, Optional, Sequence
+
+from absl import logging
+import acme
+
+
+class ResilientVariableSource(acme.VariableSource):
+  """A learner's `get_variables` that keeps the last weights when a call fails.
+
+  Only the first fetch must succeed; it is retried until `first_fetch_timeout_s` (the learner
+  may still be importing TensorFlow). Later failures keep the actor on its current weights.
+  """
+
+  def __init__(self, client, first_fetch_timeout_s: float = 300.0):
+    self._client = client
+    self._first_fetch_timeout_s = first_fetch_timeout_s
+    self._last: Optional[List] = None
+
+  def get_variables(self, names: Sequence[str]) -> List:
+    started = time.time()
+    while True:
+      try:
+        self._last = self._client.get_variables(names)
+        return self._last
+      except Exception as error:  # pylint: disable=broad-except
+        if self._last is not None:
+          logging.warning('variable fetch failed, keeping current weights: %s', error)
+          return self._last
+        if time.time() - started > self._first_fetch_timeout_s:
+          raise RuntimeError(f'the learner served no variables within '
+                             f'{self._first_fetch_timeout_s} s: {error}') from error
+        time.sleep(0.5)
+
+
+class ResilientCounter:
+  """A parent counter for `acme.utils.counting.Counter` whose failed increments are resent."""
+
+  def __init__(self, client):
+    self._client = client
+    self._pending: Dict[str, float] = {}
+    self._last: Dict[str, float] = {}
+
+  def increment(self, **counts) -> Dict[str, float]:
+    for key, value in counts.items():
+      self._pending[key] = self._pending.get(key, 0) + value
+    try:
+      self._last = self._client.increment(**self._pending)
+      self._pending = {}
+    except Exception as error:  # pylint: disable=broad-except
+      logging.warning('counter increment failed, will resend: %s', error)
+    return self._last
+
+  def get_counts(self) -> Dict[str, float]:
+    return self.increment()

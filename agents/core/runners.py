@@ -1,0 +1,58 @@
+"""Node bodies that checkpoint what they wrap, in their own thread, and once more at the end.
+
+Acme's `CheckpointingRunner` saves from a signal handler, which can fire while the learner is
+tracing a tf.function and then fails; these runners check for a stop between steps instead.
+"""
+
+from typing import List, Sequence
+
+import acme
+from acme.tf import savers
+from acme.utils import counting
+
+from agents.core import stopping
+
+
+def make_checkpointer(objects, run_dir: str, subdirectory: str,
+                      period_minutes: float) -> savers.Checkpointer:
+  """A checkpointer in `run_dir/checkpoints/subdirectory` that restores the latest save now."""
+  return savers.Checkpointer(objects_to_save=objects, directory=run_dir,
+                             subdirectory=subdirectory, add_uid=False,
+                             time_delta_minutes=period_minutes)
+
+
+class LearnerRunner:
+  """Steps a learner until the program stops; serves its variables to the actors."""
+
+  def __init__(self, learner: acme.Learner, run_dir: str, period_minutes: float):
+    self._learner = learner
+    state = learner.state if isinstance(learner, savers.TFSaveable) else learner
+    self._checkpointer = make_checkpointer({'learner': state}, run_dir, 'learner',
+                                           period_minutes)
+
+  def get_variables(self, names: Sequence[str]) -> List:
+    return self._learner.get_variables(names)
+
+  def run(self):
+    self._checkpointer.save(force=True)  # A checkpoint exists as soon as the learner is up.
+    try:
+      while not stopping.stop_requested():
+        self._learner.step()
+        self._checkpointer.save()
+    except StopIteration:  # The dataset ends when the program stops.
+      pass
+    finally:
+      self._checkpointer.save(force=True)
+
+
+class CounterRunner(counting.Counter):
+  """The program's central counter, checkpointed so that a resumed run keeps its step budget."""
+
+  def __init__(self, run_dir: str, period_minutes: float):
+    super().__init__()
+    self._checkpointer = make_checkpointer({'counter': self}, run_dir, 'counter', period_minutes)
+
+  def run(self):
+    while not stopping.wait_for_stop(1.0):
+      self._checkpointer.save()
+    self._checkpointer.save(force=True)

@@ -1,0 +1,37 @@
+"""The meta-RL actor: sampled actions for B bandits in one network call."""
+
+from typing import Optional, Sequence
+
+from acme import adders
+from acme.tf import variable_utils
+import tensorflow as tf
+
+from agents.core import acting
+
+
+def make_policy(network, greedy: bool = False):
+  """A tf.function policy that records the behaviour logits and the state before each step."""
+
+  @tf.function
+  def policy(observations, state, is_first, seed):
+    batch_size = tf.shape(is_first)[0]
+    state = acting.reset_where(is_first, state, network.initial_state(batch_size))
+    (logits, _), new_state = network(observations, state)
+    if greedy:
+      actions = tf.argmax(logits, axis=-1, output_type=tf.int32)
+    else:
+      actions = tf.cast(tf.random.stateless_categorical(logits, 1, seed)[:, 0], tf.int32)
+    return actions, {'logits': logits, 'core_state': state}, new_state
+
+  return policy
+
+
+class MetaRLActor(acting.BatchedRecurrentActor):
+  """Samples arms from the LSTM policy for a batch of bandits (weights frozen if no client)."""
+
+  def __init__(self, network,
+               adders_per_env: Optional[Sequence[adders.Adder]] = None,
+               variable_client: Optional[variable_utils.VariableClient] = None,
+               seed: int = 0, greedy: bool = False):
+    super().__init__(make_policy(network, greedy), network.initial_state, adders_per_env,
+                     variable_client, seed)

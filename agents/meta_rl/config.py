@@ -1,0 +1,59 @@
+"""Hyperparameters of the meta-RL agent (spec section 2.4; deviations from the paper noted)."""
+
+import dataclasses
+
+
+@dataclasses.dataclass
+class MetaRLConfig:
+  """Every knob of the meta-RL agent; the defaults are the ones the project trains with."""
+  # Task shape.
+  num_arms: int = 2
+  num_trials: int = 100
+  # Network: one LSTM, linear policy and value heads with normalised-column initialisation.
+  lstm_units: int = 48
+  # Feed trial / num_trials instead of the raw 0-based count (a deviation; the reproduction
+  # feeds the raw count, which saturates the LSTM gates late in an episode).
+  normalise_trial_index: bool = True
+  policy_init_scale: float = 0.01
+  value_init_scale: float = 1.0
+  # Returns and losses.
+  discount: float = 0.9
+  baseline_cost: float = 0.5
+  entropy_cost_start: float = 0.05
+  entropy_cost_end: float = 0.0
+  # Environment steps over which the entropy cost goes linearly from start to end.
+  entropy_anneal_steps: int = 2_000_000
+  # V-trace corrects for the actors' policy lag; False gives plain on-policy A2C returns.
+  off_policy_correction: bool = True
+  # Optimiser: Adam, gradient clipping by global norm.
+  learning_rate: float = 1e-3
+  max_gradient_norm: float = 40.0
+  # Data: whole episodes by default (unroll_length == num_trials); must divide num_trials.
+  unroll_length: int = 100
+  batch_size: int = 16
+  max_queue_size: int = 256
+  # Actor weight pulls, in actor batch steps.
+  variable_update_period: int = 10
+
+  def validate(self):
+    """Raises ValueError naming the first field with an impossible value."""
+    positive = ('num_arms', 'num_trials', 'lstm_units', 'unroll_length', 'batch_size',
+                'max_queue_size', 'variable_update_period', 'entropy_anneal_steps')
+    for name in positive:
+      if getattr(self, name) < 1:
+        raise ValueError(f'{name} must be at least 1, got {getattr(self, name)}')
+    if self.num_trials % self.unroll_length:
+      raise ValueError(f'unroll_length ({self.unroll_length}) must divide num_trials '
+                       f'({self.num_trials}) so that no sequence is padded')
+    if not 0.0 <= self.discount <= 1.0:
+      raise ValueError(f'discount must be in [0, 1], got {self.discount}')
+    if self.learning_rate <= 0:
+      raise ValueError(f'learning_rate must be positive, got {self.learning_rate}')
+    if self.max_queue_size < self.batch_size:
+      raise ValueError(f'max_queue_size ({self.max_queue_size}) must hold a batch '
+                       f'({self.batch_size})')
+
+  def entropy_cost(self, env_steps):
+    """The entropy cost after `env_steps` steps of experience were learned from."""
+    fraction = min(1.0, env_steps / self.entropy_anneal_steps)
+    return self.entropy_cost_start + fraction * (self.entropy_cost_end - self.entropy_cost_start)
