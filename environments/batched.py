@@ -12,9 +12,24 @@ def stack_timesteps(timesteps: Sequence[dm_env.TimeStep]) -> dm_env.TimeStep:
   return tree.map_structure(lambda *xs: np.stack(xs), *timesteps)
 
 
+def index_nest(nest, index: int):
+  """Row `index` of every array in a nest of dicts, tuples, namedtuples and arrays.
+
+  The same as tree.map_structure(lambda x: x[index], nest), several times faster on the small
+  nests of a step; it runs for every environment at every step.
+  """
+  if isinstance(nest, dict):
+    return {key: index_nest(value, index) for key, value in nest.items()}
+  if isinstance(nest, tuple) and hasattr(nest, '_fields'):
+    return type(nest)(*(index_nest(value, index) for value in nest))
+  if isinstance(nest, (tuple, list)):
+    return type(nest)(index_nest(value, index) for value in nest)
+  return nest[index]
+
+
 def unstack_timestep(timestep: dm_env.TimeStep, index: int) -> dm_env.TimeStep:
   """The timestep of environment `index` out of a batched timestep."""
-  return tree.map_structure(lambda x: x[index], timestep)
+  return index_nest(timestep, index)
 
 
 class BatchedEnvironment:

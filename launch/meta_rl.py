@@ -67,7 +67,7 @@ def _configs():
     agent_config = config_lib.MetaRLConfig(
         num_arms=num_arms, num_trials=FLAGS.num_trials, discount=FLAGS.discount,
         learning_rate=FLAGS.learning_rate, entropy_cost_start=FLAGS.entropy_cost,
-        entropy_anneal_steps=FLAGS.num_steps, unroll_length=FLAGS.unroll_length,
+        anneal_steps=FLAGS.num_steps, unroll_length=FLAGS.unroll_length,
         batch_size=FLAGS.batch_size, off_policy_correction=FLAGS.vtrace)
     agent_config.validate()
     program_config = distributed.DistributedConfig(

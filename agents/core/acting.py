@@ -10,6 +10,8 @@ import numpy as np
 import tensorflow as tf
 import tree
 
+from environments import batched
+
 # policy(observations, state, is_first, seed) -> (actions, extras, new_state); all batched.
 # `state` is the recurrent state before the step; the actor resets rows where `is_first`.
 PolicyFn = Callable[..., Tuple[tf.Tensor, object, object]]
@@ -71,7 +73,7 @@ class BatchedRecurrentActor(BatchedActor):
     self._is_first = np.asarray(timesteps.step_type == dm_env.StepType.FIRST)
     if self._adders:
       for i, adder in enumerate(self._adders):
-        adder.add_first(tree.map_structure(lambda x, i=i: x[i], timesteps))
+        adder.add_first(batched.index_nest(timesteps, i))
 
   def observe(self, actions: np.ndarray, next_timesteps: dm_env.TimeStep):
     self._is_first = np.asarray(next_timesteps.step_type == dm_env.StepType.FIRST)
@@ -79,11 +81,11 @@ class BatchedRecurrentActor(BatchedActor):
       return
     extras = tree.map_structure(np.asarray, self._extras)
     for i, adder in enumerate(self._adders):
-      timestep = tree.map_structure(lambda x, i=i: x[i], next_timesteps)
+      timestep = batched.index_nest(next_timesteps, i)
       if self._is_first[i]:
         adder.add_first(timestep)
       else:
-        adder.add(actions[i], timestep, tree.map_structure(lambda x, i=i: x[i], extras))
+        adder.add(actions[i], timestep, batched.index_nest(extras, i))
 
   def update(self, wait: bool = False):
     if self._variable_client is not None:

@@ -121,13 +121,19 @@ def last_error_of_nodes(log_dir: str) -> Optional[str]:
 
 
 def launch(program: lp.Program, launch_type: str, run_dir: str, *, loopback_only: bool = True,
-           console: bool = True, extra_env: Optional[Dict[str, str]] = None):
+           console: bool = True, extra_env: Optional[Dict[str, str]] = None,
+           termination_notice_s: int = 30):
   """Launches `program` and blocks until it ends; raises NodeFailedError if a node died.
 
   local_mp: one process per node, each node's output in `run_dir/node_logs/<label>_<i>` and,
   with `console`, copied to the console. A node that exits with an error stops the program.
   local_mt: every node is a thread of this process (call `prepare_launcher` first).
+  Nodes get `termination_notice_s` to stop after a stop request before they are killed.
   """
+  if not flags.FLAGS.is_parsed():
+    flags.FLAGS(sys.argv[:1], known_only=True)
+  if not flags.FLAGS['lp_termination_notice_secs'].present:
+    flags.FLAGS.lp_termination_notice_secs = termination_notice_s
   if launch_type == 'local_mt':
     manager = lp.launch(program, launch_type='local_mt', serialize_py_nodes=False)
     manager.wait()

@@ -16,7 +16,8 @@ class SingleProcessAgent(acting.BatchedActor):
 
   Actor and learner share one set of networks, so there are no weights to copy. After every
   batch step, `update` runs learner steps for as long as the learner's table has a full batch
-  (with a queue table, every transition is learned from exactly once).
+  (with a queue table, every transition is learned from exactly once). With the same seed two
+  runs are identical.
   """
 
   def __init__(self, builder: builders.ActorLearnerBuilder,
@@ -32,8 +33,8 @@ class SingleProcessAgent(acting.BatchedActor):
     learner_counter = counting.Counter(counter, prefix='learner') if counter else None
     self.learner = builder.make_learner(self.networks, builder.make_dataset_iterator(client),
                                         learner_counter, logger)
-    self._actor = builder.make_actor(
-        self.networks, None, [builder.make_adder(client) for _ in range(num_envs)], seed)
+    self._adders = [builder.make_adder(client) for _ in range(num_envs)]
+    self._actor = builder.make_actor(self.networks, None, self._adders, seed)
 
   def select_actions(self, observations):
     return self._actor.select_actions(observations)
@@ -46,6 +47,10 @@ class SingleProcessAgent(acting.BatchedActor):
 
   def update(self, wait: bool = False):
     del wait
+    # Wait for every item written so far to reach the table, so that how many learner steps
+    # run here depends only on the data (a seeded run is then reproducible), not on timing.
+    for adder in self._adders:
+      adder._writer.flush()  # pylint: disable=protected-access
     while self._builder.can_sample(self._tables):
       self.learner.step()
 

@@ -21,13 +21,15 @@ class MetaRLConfig:
   baseline_cost: float = 0.5
   entropy_cost_start: float = 0.05
   entropy_cost_end: float = 0.0
-  # Environment steps over which the entropy cost goes linearly from start to end.
-  entropy_anneal_steps: int = 2_000_000
   # V-trace corrects for the actors' policy lag; False gives plain on-policy A2C returns.
   off_policy_correction: bool = True
-  # Optimiser: Adam, gradient clipping by global norm.
+  # Optimiser: Adam, gradient clipping by global norm; the learning rate is annealed linearly
+  # (to 0 by default, as in Mnih et al. 2016, whose A3C the paper follows).
   learning_rate: float = 1e-3
+  learning_rate_end: float = 0.0
   max_gradient_norm: float = 40.0
+  # Environment steps learned from over which the entropy cost and learning rate anneal.
+  anneal_steps: int = 2_000_000
   # Data: whole episodes by default (unroll_length == num_trials); must divide num_trials.
   unroll_length: int = 100
   batch_size: int = 16
@@ -38,7 +40,7 @@ class MetaRLConfig:
   def validate(self):
     """Raises ValueError naming the first field with an impossible value."""
     positive = ('num_arms', 'num_trials', 'lstm_units', 'unroll_length', 'batch_size',
-                'max_queue_size', 'variable_update_period', 'entropy_anneal_steps')
+                'max_queue_size', 'variable_update_period', 'anneal_steps')
     for name in positive:
       if getattr(self, name) < 1:
         raise ValueError(f'{name} must be at least 1, got {getattr(self, name)}')
@@ -47,13 +49,17 @@ class MetaRLConfig:
                        f'({self.num_trials}) so that no sequence is padded')
     if not 0.0 <= self.discount <= 1.0:
       raise ValueError(f'discount must be in [0, 1], got {self.discount}')
-    if self.learning_rate <= 0:
-      raise ValueError(f'learning_rate must be positive, got {self.learning_rate}')
+    if self.learning_rate <= 0 or self.learning_rate_end < 0:
+      raise ValueError(f'learning rates must be positive, got {self.learning_rate} -> '
+                       f'{self.learning_rate_end}')
     if self.max_queue_size < self.batch_size:
       raise ValueError(f'max_queue_size ({self.max_queue_size}) must hold a batch '
                        f'({self.batch_size})')
 
-  def entropy_cost(self, env_steps):
-    """The entropy cost after `env_steps` steps of experience were learned from."""
-    fraction = min(1.0, env_steps / self.entropy_anneal_steps)
-    return self.entropy_cost_start + fraction * (self.entropy_cost_end - self.entropy_cost_start)
+  def annealed(self, env_steps) -> 'tuple[float, float]':
+    """(entropy cost, learning rate) after `env_steps` steps of experience were learned from."""
+    fraction = min(1.0, env_steps / self.anneal_steps)
+    entropy_cost = self.entropy_cost_start + fraction * (
+        self.entropy_cost_end - self.entropy_cost_start)
+    learning_rate = self.learning_rate + fraction * (self.learning_rate_end - self.learning_rate)
+    return entropy_cost, learning_rate

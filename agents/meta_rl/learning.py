@@ -33,7 +33,8 @@ class MetaRLLearner(acme.Learner, savers.TFSaveable):
     self._network = network
     self._dataset = dataset
     self._config = config
-    self._optimizer = snt.optimizers.Adam(config.learning_rate)
+    self._learning_rate = tf.Variable(config.learning_rate, dtype=tf.float32, trainable=False)
+    self._optimizer = snt.optimizers.Adam(self._learning_rate)
     self._num_steps = tf.Variable(0, dtype=tf.int64, name='num_steps')
     self._counter = counter or counting.Counter()
     self._logger = logger or loggers.NoOpLogger()
@@ -83,7 +84,8 @@ class MetaRLLearner(acme.Learner, savers.TFSaveable):
                                    [s[:, 0] for s in tree.flatten(data.extras['core_state'])])
     steps_learned = int(self._num_steps.numpy()) * self._config.batch_size * (
         self._config.unroll_length)
-    entropy_cost = self._config.entropy_cost(steps_learned)
+    entropy_cost, learning_rate = self._config.annealed(steps_learned)
+    self._learning_rate.assign(learning_rate)
     gradients, metrics = self._gradients(
         data.observation, data.action, data.reward, data.discount, data.extras['logits'],
         core_state, tf.constant(entropy_cost, tf.float32))
@@ -98,7 +100,7 @@ class MetaRLLearner(acme.Learner, savers.TFSaveable):
     elapsed = now - self._last_step_time if self._last_step_time else 0.0
     self._last_step_time = now
     counts = self._counter.increment(steps=1, walltime=elapsed)
-    metrics.update(counts, entropy_cost=entropy_cost)
+    metrics.update(counts, entropy_cost=entropy_cost, learning_rate=learning_rate)
     self._logger.write(metrics)
 
   def get_variables(self, names: List[str]) -> List[List[np.ndarray]]:

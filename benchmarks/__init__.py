@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print throughput figures (never timed tests)."""

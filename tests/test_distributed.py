@@ -1,0 +1,205 @@
+"""The real local_mp program: Reverb server, counter, learner, two actors, evaluator, limiter.
+
+The builder below is the real meta-RL builder; it only records what its parts see into files
+of the run directory (batches reaching the learner, weights held by the actors), which the test
+reads after the program has stopped by itself at its step budget.
+"""
+
+import json
+import os
+import threading
+import time
+
+import cloudpickle
+import numpy as np
+import psutil
+import pytest
+
+import environments
+from agents.core import distributed
+from agents.core import launching
+from agents.meta_rl import builder as builder_lib
+from agents.meta_rl import config as config_lib
+
+NUM_TRIALS = 20
+UNROLL = 10
+
+
+class _RecordingIterator:
+  """Appends a description of every learner batch to `path` (one JSON line per batch)."""
+
+  def __init__(self, iterator, path):
+    self._iterator = iterator
+    self._path = path
+
+  def __iter__(self):
+    return self
+
+  def __next__(self):
+    sample = next(self._iterator)
+    data = sample.data
+    record = {
+        'observation_shapes': {k: list(v.shape) for k, v in data.observation.items()},
+        'observation_dtypes': {k: str(v.dtype) for k, v in data.observation.items()},
+        'action': [list(data.action.shape), str(data.action.dtype)],
+        'reward': [list(data.reward.shape), str(data.reward.dtype)],
+        'discount': data.discount.tolist(),
+        'start_of_episode': data.start_of_episode.tolist(),
+        'trial': data.observation['trial'].tolist(),
+        'previous_action': data.observation['previous_action'].tolist(),
+        'action_values': data.action.tolist(),
+        'logits_shape': list(data.extras['logits'].shape),
+    }
+    with open(self._path, 'a') as f:
+      f.write(json.dumps(record) + '\n')
+    return sample
+
+
+class _RecordingActor:
+  """Delegates to the real actor; after each weight pull writes a fingerprint of its weights."""
+
+  def __init__(self, actor, variables, path):
+    self._actor = actor
+    self._variables = variables
+    self._path = path
+    self._calls = 0
+
+  def select_actions(self, observations):
+    return self._actor.select_actions(observations)
+
+  def observe_first(self, timesteps):
+    self._actor.observe_first(timesteps)
+
+  def observe(self, actions, next_timesteps):
+    self._actor.observe(actions, next_timesteps)
+
+  def update(self, wait=False):
+    self._actor.update(wait)
+    self._calls += 1
+    if self._calls % 5 == 1:
+      fingerprint = float(sum(np.abs(v.numpy()).sum() for v in self._variables))
+      with open(self._path, 'a') as f:
+        f.write(f'{time.time()} {fingerprint}\n')
+
+
+class RecordingBuilder(builder_lib.MetaRLBuilder):
+
+  def __init__(self, config, record_dir):
+    super().__init__(config)
+    self._record_dir = record_dir
+
+  def make_dataset_iterator(self, replay_client):
+    return _RecordingIterator(super().make_dataset_iterator(replay_client),
+                              os.path.join(self._record_dir, 'batches.jsonl'))
+
+  def make_actor(self, networks, variable_source, adders_per_env, seed, evaluation=False):
+    actor = super().make_actor(networks, variable_source, adders_per_env, seed, evaluation)
+    if evaluation:
+      return actor
+    return _RecordingActor(actor, networks.variables,
+                           os.path.join(self._record_dir, f'weights_{seed}.txt'))
+
+
+def _listening_addresses(root: psutil.Process):
+  addresses = set()
+  for process in root.children(recursive=True):
+    try:
+      for connection in process.net_connections(kind='inet'):
+        if connection.status == psutil.CONN_LISTEN:
+          addresses.add(connection.laddr.ip)
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+      pass
+  return addresses
+
+
+@pytest.fixture(scope='module')
+def finished_run(tmp_path_factory):
+  cloudpickle.register_pickle_by_value(__import__(__name__))
+  run_dir = str(tmp_path_factory.mktemp('run'))
+  config = config_lib.MetaRLConfig(num_trials=NUM_TRIALS, unroll_length=UNROLL, batch_size=4,
+                                   max_queue_size=64, variable_update_period=2)
+  program_config = distributed.DistributedConfig(
+      run_dir=run_dir, num_actors=2, envs_per_actor=4, max_actor_steps=6000,
+      evaluation_envs=8, evaluation_period_s=1.0, log_period_s=2.0)
+  program = distributed.make_program(
+      RecordingBuilder(config, run_dir),
+      environments.make_factory('easy', num_trials=NUM_TRIALS), program_config)
+
+  me = psutil.Process()
+  seen_addresses = set()
+  done = threading.Event()
+
+  def watch_sockets():
+    while not done.wait(0.5):
+      seen_addresses.update(_listening_addresses(me))
+
+  watcher = threading.Thread(target=watch_sockets, daemon=True)
+  watcher.start()
+  started = time.time()
+  launching.launch(program, 'local_mp', run_dir, console=False)
+  elapsed = time.time() - started
+  done.set()
+  watcher.join()
+  time.sleep(1.0)
+  leftovers = [p for p in me.children(recursive=True) if p.is_running()
+               and p.status() != psutil.STATUS_ZOMBIE]
+  return dict(run_dir=run_dir, addresses=seen_addresses, leftovers=leftovers,
+              elapsed=elapsed)
+
+
+def _batches(run_dir):
+  with open(os.path.join(run_dir, 'batches.jsonl')) as f:
+    return [json.loads(line) for line in f]
+
+
+def test_trajectories_reach_the_learner_intact(finished_run):
+  batches = _batches(finished_run['run_dir'])
+  assert len(batches) >= 10, 'the learner should have stepped many times'
+  rows = UNROLL + 1
+  for batch in batches:
+    assert batch['observation_shapes'] == {'previous_action': [4, rows, 2],
+                                           'previous_reward': [4, rows], 'trial': [4, rows]}
+    assert set(batch['observation_dtypes'].values()) == {'float32'}
+    assert batch['action'] == [[4, rows], 'int32']
+    assert batch['reward'] == [[4, rows], 'float32']
+    assert batch['logits_shape'] == [4, rows, 2]
+    for trials, starts, discounts, previous in zip(batch['trial'], batch['start_of_episode'],
+                                                   batch['discount'], batch['previous_action']):
+      # Each sequence is one half of a 20-trial episode: trials 0..10 or 10..20.
+      assert trials in (list(range(0, 11)), list(range(10, 21)))
+      assert starts == [trials[0] == 0] + [False] * UNROLL
+      if trials[0] == 0:
+        assert previous[0] == [0.0, 0.0]  # No previous action on the first trial.
+      # Discount 0 only on the last transition of the episode (then the dummy final row).
+      expected = ([1.0] * (UNROLL + 1) if trials[0] == 0 else
+                  [1.0] * (UNROLL - 1) + [0.0, 0.0])
+      assert discounts == expected
+  for batch in batches:
+    for actions, previous in zip(batch['action_values'], batch['previous_action']):
+      # The action of row t shows up as the previous action of row t + 1.
+      for t in range(UNROLL):
+        assert previous[t + 1][actions[t]] == 1.0
+
+
+def test_learner_steps_advance_and_actor_weights_change(finished_run):
+  run_dir = finished_run['run_dir']
+  assert os.path.exists(os.path.join(run_dir, 'checkpoints', 'learner', 'checkpoint'))
+  weight_files = [f for f in os.listdir(run_dir) if f.startswith('weights_')]
+  assert len(weight_files) == 2
+  for name in weight_files:
+    fingerprints = np.loadtxt(os.path.join(run_dir, name))[:, 1]
+    assert len(np.unique(fingerprints)) > 2, f'{name}: actor weights never changed'
+  with open(os.path.join(run_dir, 'node_logs', 'learner', '0')) as f:
+    log = f.read()
+  assert 'Learner Steps' in log
+
+
+def test_every_server_listens_on_loopback_only(finished_run):
+  addresses = finished_run['addresses']
+  assert addresses, 'no listening socket was seen'
+  assert addresses <= {'127.0.0.1', '::ffff:127.0.0.1', '::1'}, addresses
+
+
+def test_program_stops_by_itself_leaving_no_process(finished_run):
+  assert not finished_run['leftovers'], finished_run['leftovers']
+  assert finished_run['elapsed'] < 240
