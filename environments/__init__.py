@@ -65,3 +65,43 @@ def make_factory(env_id: str, **kwargs) -> Callable[[int], dm_env.Environment]:
 
 def _make_seeded(env_id: str, kwargs: Dict, seed: int) -> dm_env.Environment:
   return make(env_id, seed=seed, **kwargs)
+
+
+def _jax_suite(name: str) -> Callable[..., dm_env.Environment]:
+  """A dm_env factory for an environment of `environments.jax_envs` (imports JAX on first use)."""
+
+  def factory(**kwargs) -> dm_env.Environment:
+    from environments import jax_envs  # pylint: disable=g-import-not-at-top
+    return jax_envs.make_dm_env(name, **kwargs)
+
+  return factory
+
+
+# The model-based generalisation suite (pure JAX; parameters as in its configs' env_config).
+register('ProcMaze-v0', _jax_suite('ProcMaze'), 'ProcMaze')
+register('ButtonGrid-v0', _jax_suite('ButtonGrid'), 'ButtonGrid')
+register('PanFlute-v0', _jax_suite('PanFlute'), 'PanFlute')
+register('OpenGrid-v0', _jax_suite('OpenGrid'), 'OpenGrid')
+
+
+def _tvt_pycolab(game: str) -> Callable[..., dm_env.Environment]:
+  """A factory for one TVT pycolab task (environments.pycolab; imports pycolab on first use)."""
+
+  def factory(**kwargs) -> dm_env.Environment:
+    from environments.pycolab import env as pycolab_env  # pylint: disable=g-import-not-at-top
+    return pycolab_env.PycolabEnvironment(game, **kwargs)
+
+  return factory
+
+
+# TVT's pycolab tasks (spec tvt.md section 1; keyword arguments as PycolabEnvironment's).
+register('PycolabKeyToDoor-v0', _tvt_pycolab('key_to_door'), 'key_to_door')
+register('PycolabActiveVisualMatch-v0', _tvt_pycolab('active_visual_match'),
+         'active_visual_match')
+
+
+# FTW's capture-the-flag arenas (agents/ftw): the multi-player grid world, by team size.
+from environments import ctf  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+register('CaptureTheFlag1v1-v0', functools.partial(ctf.CaptureTheFlag, team_size=1), 'ctf_1v1')
+register('CaptureTheFlag2v2-v0', functools.partial(ctf.CaptureTheFlag, team_size=2), 'ctf_2v2')
