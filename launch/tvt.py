@@ -1,0 +1,216 @@
+r"""Trains the Reconstructive Memory Agent with Temporal Value Transport on a pycolab task.
+
+  python -m launch.tvt                                      # RMA + TVT on key_to_door, forever
+  python -m launch.tvt --num_episodes=2000 --logdir=runs/ktd_tvt
+  python -m launch.tvt --nodo_tvt --logdir=runs/ktd_no_tvt  # the control at gamma 0.92
+  python -m launch.tvt --pycolab_game=active_visual_match --logdir=runs/avm
+  python -m launch.tvt --distributed --num_actors=4 --logdir=runs/ktd_a3c --num_episodes=500
+
+Default: the release's batched synchronous A2C, with every flag of its main.py and the same
+defaults; `--num_episodes` counts learner iterations (batches of --batch_size episodes), as the
+release does. `--distributed` runs the same agent as a Launchpad program instead (the paper's
+many-actor setting): N actor processes push whole episodes with their memory reads and values
+through a Reverb queue; the learner computes the TVT rewards and trains. With --logdir the run
+is checkpointed there and the same command resumes it; TensorBoard scalars go to
+<logdir>/tensorboard (against episodes and against environment steps), progress to
+<logdir>/progress.jsonl, and the learning curve to <logdir>/learning_curve.png.
+"""
+
+import dataclasses
+import json
+import os
+import sys
+
+from absl import app
+from absl import flags
+
+import environments
+from agents.core import distributed
+from agents.core import launching
+from agents.tvt import agent as agent_lib
+from agents.tvt import builder as builder_lib
+from agents.tvt import config as config_lib
+from agents.tvt import plotting
+from agents.tvt import summaries
+
+_DEFAULTS = config_lib.TVTConfig()
+GAMES = ('key_to_door', 'active_visual_match')
+RUN_CONFIG = 'run_config.json'
+
+FLAGS = flags.FLAGS
+# The release's flags (tvt/main.py), same names and defaults.
+flags.DEFINE_integer('logging_frequency', 1, 'Log every this many learner iterations.')
+flags.DEFINE_string('logdir', None, 'Run directory: TensorBoard, checkpoints, progress, plot. '
+                    'Unset: console only (required with --distributed).')
+flags.DEFINE_boolean('with_memory', _DEFAULTS.with_memory, 'Use the external memory.')
+flags.DEFINE_boolean('with_reconstruction', _DEFAULTS.with_reconstruction,
+                     'Use the reconstruction decoders and loss.')
+flags.DEFINE_float('gamma', _DEFAULTS.gamma, 'Discount (also lambda, and TVT\'s period).')
+flags.DEFINE_float('entropy_cost', _DEFAULTS.entropy_cost, 'Weight of the entropy loss.')
+flags.DEFINE_float('image_cost_weight', _DEFAULTS.image_cost_weight,
+                   'Image reconstruction weight (divided by the pixel channels).')
+flags.DEFINE_float('read_strength_cost', _DEFAULTS.read_strength_cost,
+                   'Cost of read strengths above the tolerance.')
+flags.DEFINE_float('read_strength_tolerance', _DEFAULTS.read_strength_tolerance,
+                   'Read strengths up to this are free.')
+flags.DEFINE_boolean('do_tvt', _DEFAULTS.do_tvt, 'Add the TVT rewards.')
+flags.DEFINE_enum('pycolab_game', 'key_to_door', GAMES, 'The pycolab task.')
+flags.DEFINE_integer('num_episodes', None, 'Learner iterations (batches of --batch_size '
+                     'episodes) to train for; unset: forever.')
+flags.DEFINE_integer('batch_size', _DEFAULTS.batch_size, 'Episodes per learner iteration.')
+flags.DEFINE_float('learning_rate', _DEFAULTS.learning_rate, 'Adam learning rate.')
+flags.DEFINE_float('beta1', _DEFAULTS.beta1, 'Adam beta1.')
+flags.DEFINE_float('beta2', _DEFAULTS.beta2, 'Adam beta2.')
+flags.DEFINE_float('epsilon', _DEFAULTS.epsilon, 'Adam epsilon.')
+flags.DEFINE_integer('pycolab_num_apples', 10, 'Apples in the distractor phase (0 to 22).')
+flags.DEFINE_float('pycolab_apple_reward_min', 1.0, 'Smallest apple reward.')
+flags.DEFINE_float('pycolab_apple_reward_max', 10.0, 'Largest apple reward.')
+flags.DEFINE_boolean('pycolab_fix_apple_reward_in_episode', True,
+                     'One apple reward per episode, min or max with equal probability '
+                     '(else each apple draws from [min, max)).')
+flags.DEFINE_float('pycolab_final_reward', 10.0, 'Reward of the last phase\'s goal.')
+flags.DEFINE_boolean('pycolab_crop', True, 'Egocentric 5x5 view (key_to_door only).')
+# This project's additions.
+flags.DEFINE_integer('seed', 0, 'Seed of the initial weights, environments and sampling.')
+flags.DEFINE_boolean('distributed', False, 'Many actor processes and a learner (Launchpad).')
+flags.DEFINE_integer('num_actors', 4, 'Actor processes with --distributed.')
+flags.DEFINE_integer('envs_per_actor', 4, 'Environments each actor steps with one network '
+                     'call, with --distributed.')
+flags.DEFINE_boolean('vtrace', _DEFAULTS.off_policy_correction, 'With --distributed, correct '
+                     'the actors\' policy lag with V-trace (else lambda-returns, as A3C).')
+flags.DEFINE_enum('launch_type', 'local_mp', launching.LAUNCH_TYPES,
+                  'How to launch the nodes with --distributed.')
+flags.DEFINE_boolean('loopback_only', True, 'Bind every server of the run to loopback.')
+flags.DEFINE_float('checkpoint_minutes', 5.0, 'Minutes between checkpoints.')
+
+
+def environment_kwargs() -> dict:
+  return dict(num_apples=FLAGS.pycolab_num_apples,
+              apple_reward_min=FLAGS.pycolab_apple_reward_min,
+              apple_reward_max=FLAGS.pycolab_apple_reward_max,
+              fix_apple_reward_in_episode=FLAGS.pycolab_fix_apple_reward_in_episode,
+              final_reward=FLAGS.pycolab_final_reward, crop=FLAGS.pycolab_crop)
+
+
+def _check_flags():
+  """Exits with status 2 and one line for values no run could use."""
+  positive = ('logging_frequency', 'batch_size', 'num_actors', 'envs_per_actor')
+  for name in positive:
+    if FLAGS[name].value < 1:
+      launching.exit_with_usage_error(f'--{name} must be at least 1, got {FLAGS[name].value}')
+  if FLAGS.num_episodes is not None and FLAGS.num_episodes < 1:
+    launching.exit_with_usage_error(f'--num_episodes must be at least 1, got '
+                                    f'{FLAGS.num_episodes}')
+  if FLAGS.distributed and not FLAGS.logdir:
+    launching.exit_with_usage_error('--distributed needs --logdir (node logs and checkpoints '
+                                    'live there)')
+  if FLAGS.checkpoint_minutes <= 0:
+    launching.exit_with_usage_error(f'--checkpoint_minutes must be positive, got '
+                                    f'{FLAGS.checkpoint_minutes}')
+
+
+def make_configs():
+  """(environment factory, agent config) from the flags; exits with status 2 on bad values."""
+  _check_flags()
+  kwargs = environment_kwargs()
+  try:
+    probe = environments.make(FLAGS.pycolab_game, **kwargs)
+    config = config_lib.TVTConfig(
+        with_memory=FLAGS.with_memory, with_reconstruction=FLAGS.with_reconstruction,
+        gamma=FLAGS.gamma, entropy_cost=FLAGS.entropy_cost,
+        image_cost_weight=FLAGS.image_cost_weight,
+        read_strength_cost=FLAGS.read_strength_cost,
+        read_strength_tolerance=FLAGS.read_strength_tolerance, do_tvt=FLAGS.do_tvt,
+        batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate, beta1=FLAGS.beta1,
+        beta2=FLAGS.beta2, epsilon=FLAGS.epsilon, episode_length=probe.episode_length,
+        last_phase_steps=probe.phase_lengths[-1], off_policy_correction=FLAGS.vtrace,
+        max_queue_size=max(_DEFAULTS.max_queue_size, 2 * FLAGS.batch_size))
+    config.validate()
+  except ValueError as error:
+    launching.exit_with_usage_error(str(error))
+  return environments.make_factory(FLAGS.pycolab_game, **kwargs), config
+
+
+def write_or_check_run_config(run_dir: str, run_config: dict) -> bool:
+  """Writes the run's settings, or checks them against those there; True if resuming."""
+  path = os.path.join(run_dir, RUN_CONFIG)
+  if os.path.exists(path):
+    with open(path) as f:
+      existing = json.load(f)
+    different = sorted(k for k in set(existing) | set(run_config)
+                       if existing.get(k) != run_config.get(k))
+    if different:
+      raise ValueError(f'{run_dir} holds a different run (it differs in '
+                       f'{", ".join(different)}); choose another --logdir or repeat its '
+                       'settings to resume it')
+    return True
+  os.makedirs(run_dir, exist_ok=True)
+  with open(path, 'w') as f:
+    json.dump(run_config, f, indent=2)
+  return False
+
+
+def plot_run(run_dir: str):
+  path = os.path.join(run_dir, summaries.PROGRESS_FILE)
+  if not os.path.exists(path):
+    return
+  records = summaries.read_json_lines(path)
+  plot_path = os.path.join(run_dir, 'learning_curve.png')
+  plotting.plot_learning_curves({os.path.basename(os.path.normpath(run_dir)): records},
+                                plot_path, title=f'TVT {FLAGS.pycolab_game}')
+  print(f'learning curve plotted in {plot_path}', flush=True)
+
+
+def main(argv):
+  del argv
+  factory, config = make_configs()
+  run_dir = FLAGS.logdir
+  if FLAGS.distributed:
+    launching.prepare_launcher(FLAGS.launch_type, FLAGS.loopback_only)
+  if run_dir:
+    run_config = dict(game=FLAGS.pycolab_game, environment=environment_kwargs(),
+                      agent=dataclasses.asdict(config), seed=FLAGS.seed,
+                      distributed=FLAGS.distributed)
+    try:
+      resumed = write_or_check_run_config(run_dir, run_config)
+    except ValueError as error:
+      launching.exit_with_usage_error(str(error))
+  mode = (f'distributed, {FLAGS.num_actors} actors x {FLAGS.envs_per_actor} environments'
+          if FLAGS.distributed else f'batched A2C, {config.batch_size} environments')
+  budget = (f'{FLAGS.num_episodes} iterations ({FLAGS.num_episodes * config.batch_size} '
+            'episodes)' if FLAGS.num_episodes else 'no end')
+  print(f'TVT on {FLAGS.pycolab_game}: {mode}, do_tvt={config.do_tvt}, gamma={config.gamma}, '
+        f'{budget}' + (f', run directory {run_dir}{" (resuming)" if resumed else ""}'
+                       if run_dir else ''), flush=True)
+  try:
+    if FLAGS.distributed:
+      steps = (None if FLAGS.num_episodes is None else
+               FLAGS.num_episodes * config.batch_size * config.episode_length)
+      program_config = distributed.DistributedConfig(
+          run_dir=run_dir, num_actors=FLAGS.num_actors, envs_per_actor=FLAGS.envs_per_actor,
+          max_actor_steps=steps, seed=FLAGS.seed, with_evaluator=False,
+          checkpoint_period_minutes=FLAGS.checkpoint_minutes)
+      builder = builder_lib.TVTBuilder(config, run_dir, FLAGS.logging_frequency)
+      program = distributed.make_program(builder, factory, program_config, name='tvt')
+      launching.launch(program, FLAGS.launch_type, run_dir, loopback_only=FLAGS.loopback_only)
+    else:
+      result = agent_lib.train(factory, config, FLAGS.num_episodes, FLAGS.seed, run_dir,
+                               FLAGS.logging_frequency, summaries.ConsoleLogger('tvt'),
+                               FLAGS.checkpoint_minutes)
+      print(f'done: {result.learner_steps} iterations, {result.episodes} episodes, '
+            f'{result.env_steps} environment steps', flush=True)
+  except (launching.NodeFailedError, FloatingPointError) as error:
+    print(f'error: {error}' + (f' (checkpoint kept in {run_dir})' if run_dir else ''),
+          file=sys.stderr, flush=True)
+    sys.exit(1)
+  except KeyboardInterrupt:
+    print('interrupted' + (f'; checkpoint saved in {run_dir}' if run_dir else ''),
+          file=sys.stderr, flush=True)
+    sys.exit(130)
+  finally:
+    if run_dir:
+      plot_run(run_dir)
+
+
+if __name__ == '__main__':
+  app.run(main, flags_parser=launching.parse_flags)
