@@ -47,8 +47,8 @@ class StaticSprite(things.Sprite):
 class ColourSquareSprite(things.Sprite):
   """One of the three squares of the last phase; the player picks one by stepping onto it.
 
-  Every square checks all three positions, so the touch makes all of them vanish in the same
-  frame; the touched square pays `final_reward` if it has the episode's colour.
+  The first square to notice the touch flags it in the plot, so that all three vanish in the
+  same frame; the touched square pays `final_reward` if it has the episode's colour.
   """
 
   def __init__(self, corner, position, character, target: str, final_reward: float):
@@ -61,8 +61,9 @@ class ColourSquareSprite(things.Sprite):
     if not self._visible:
       return
     player = things_[objects.PLAYER].position
-    squares = [things_[s] for s in objects.COLOUR_SQUARES]
-    if any(s.visible and s.position == player for s in squares):
+    if (the_plot.get('square_touched') or
+        any(things_[s].position == player for s in objects.COLOUR_SQUARES)):
+      the_plot['square_touched'] = True
       self._visible = False
       if self.position == player and self.character == self._target:
         the_plot.add_reward(self._final_reward)
