@@ -1,0 +1,87 @@
+r"""Trains one agent of the model-based suite on all seeds of a config at once (vmapped).
+
+  python -m launch.model_based --config agents/model_based/configs/ProcMaze_high/ER.json \
+      --seed 0 --output runs/ER
+  python -m launch.model_based -c CONFIG.json -o NAME --override num_steps=20000 \
+      --override num_seeds=3 --tensorboard_dir runs/tb
+
+As the release's train_*.py scripts: --config/-c, --seed/-s (master seed), --output/-o (default
+by agent type: ER, perfect_model, simple_model, latent_model). Writes NAME.out (metrics,
+rewritten after every evaluation) and, if the config's save_params, NAME.params. Prints one
+progress line per evaluation. --override KEY=JSON changes one config key (checked like the file).
+A bad config, flag or existing output is one line on stderr and exit status 2.
+"""
+
+import json
+import os
+
+from absl import app
+from absl import flags
+
+from agents.core import launching
+from agents.model_based import config as config_lib
+from agents.model_based import train
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string('config', None, 'JSON config (the release\'s keys plus agent_type).',
+                    short_name='c')
+flags.DEFINE_integer('seed', 0, 'Master seed; the config\'s num_seeds runs derive from it.',
+                     short_name='s')
+flags.DEFINE_string('output', None, 'Output name: NAME.out and NAME.params.', short_name='o')
+flags.DEFINE_multi_string('override', [], 'KEY=VALUE (VALUE in JSON) replacing a config key.')
+flags.DEFINE_bool('overwrite', False, 'Replace existing output files of the same name.')
+flags.DEFINE_string('tensorboard_dir', None, 'Also write TensorBoard summaries here.')
+
+DEFAULT_OUTPUTS = {'ER': 'ER', 'perfect_model': 'perfect_model',
+                   'simple_model': 'simple_model', 'latent_model': 'latent_model'}
+
+
+def parse_overrides(overrides) -> dict:
+  """{key: value} from KEY=JSON strings; ValueError naming a malformed one."""
+  changes = {}
+  for override in overrides:
+    key, separator, text = override.partition('=')
+    if not separator or not key:
+      raise ValueError(f'--override must be KEY=VALUE, got {override!r}')
+    try:
+      changes[key] = json.loads(text)
+    except json.JSONDecodeError:
+      changes[key] = text  # A bare word is a string.
+  return changes
+
+
+def load_config(path: str, overrides) -> config_lib.ExperimentConfig:
+  """The checked config of `path` with `overrides`; exits with status 2 naming the problem."""
+  try:
+    with open(path) as f:
+      raw = json.load(f)
+    if isinstance(raw, dict):
+      raw.update(parse_overrides(overrides))
+    return config_lib.from_dict(raw)
+  except OSError as error:
+    launching.exit_with_usage_error(f'cannot read config {path}: {error.strerror}')
+  except json.JSONDecodeError as error:
+    launching.exit_with_usage_error(f'config {path} is not valid JSON: {error}')
+  except ValueError as error:  # ConfigError, bad overrides.
+    launching.exit_with_usage_error(f'{path}: {error}')
+
+
+def main(argv):
+  del argv
+  if FLAGS.config is None:
+    launching.exit_with_usage_error('--config is required')
+  config = load_config(FLAGS.config, FLAGS.override)
+  output = FLAGS.output or DEFAULT_OUTPUTS[config.agent_type]
+  existing = [f'{output}{suffix}' for suffix in ('.out', '.params')
+              if os.path.exists(f'{output}{suffix}')]
+  if existing and not FLAGS.overwrite:
+    launching.exit_with_usage_error(f'{existing[0]} exists; pass --overwrite or choose another '
+                                    f'--output')
+  print(f'{config.agent_type} on {config.environment} {config.env_config}: {config.num_seeds} '
+        f'seeds vmapped, {config.num_steps} steps each, outputs {output}.out', flush=True)
+  train.train(config, FLAGS.seed, output, label=os.path.basename(output),
+              logger=train.make_logger(os.path.basename(output), FLAGS.tensorboard_dir))
+
+
+if __name__ == '__main__':
+  app.run(main, flags_parser=launching.parse_flags)
