@@ -16,11 +16,8 @@ from absl import app
 from absl import flags
 
 import environments
-from agents.core import distributed
-from agents.core import launching
-from agents.meta_rl import builder as builder_lib
+from agents.core import cli
 from agents.meta_rl import config as config_lib
-from launch import meta_rl_common
 
 _DEFAULTS = config_lib.MetaRLConfig()
 
@@ -36,7 +33,7 @@ flags.DEFINE_integer('num_trials', 100, 'Trials per episode.', short_name='n')
 flags.DEFINE_integer('num_steps', 3_000_000, 'Environment steps of training, all actors.')
 flags.DEFINE_integer('envs_per_worker', 16, 'Bandits each actor steps with one network call.')
 flags.DEFINE_integer('seed', 0, 'Base seed of environments and action sampling.')
-flags.DEFINE_enum('launch_type', 'local_mp', launching.LAUNCH_TYPES, 'How to launch the nodes.')
+flags.DEFINE_enum('launch_type', 'local_mp', cli.LAUNCH_TYPES, 'How to launch the nodes.')
 flags.DEFINE_bool('loopback_only', True, 'Bind every server of the run to loopback.')
 flags.DEFINE_integer('eval_episodes', 5000, 'Episodes of the final frozen-weight evaluation.')
 flags.DEFINE_list('eval_env_ids', [], 'Bandit ids of the final evaluation (default: --env_id).')
@@ -54,11 +51,11 @@ flags.DEFINE_bool('vtrace', _DEFAULTS.off_policy_correction,
 def _configs():
   """Validated agent and program configs from the flags; exits with status 2 on bad values."""
   if FLAGS.num_workers < 1:
-    launching.exit_with_usage_error(f'--num_workers must be at least 1, got {FLAGS.num_workers}')
+    cli.exit_with_usage_error(f'--num_workers must be at least 1, got {FLAGS.num_workers}')
   if FLAGS.num_steps < 1:
-    launching.exit_with_usage_error(f'--num_steps must be at least 1, got {FLAGS.num_steps}')
+    cli.exit_with_usage_error(f'--num_steps must be at least 1, got {FLAGS.num_steps}')
   if FLAGS.eval_episodes < 1:
-    launching.exit_with_usage_error(
+    cli.exit_with_usage_error(
         f'--eval_episodes must be at least 1, got {FLAGS.eval_episodes}')
   try:
     env_id = environments.canonical_id(FLAGS.env_id)
@@ -70,26 +67,34 @@ def _configs():
         anneal_steps=FLAGS.num_steps, unroll_length=FLAGS.unroll_length,
         batch_size=FLAGS.batch_size, off_policy_correction=FLAGS.vtrace)
     agent_config.validate()
+    from agents.core import distributed  # pylint: disable=g-import-not-at-top
     program_config = distributed.DistributedConfig(
         run_dir=FLAGS.logdir, num_actors=FLAGS.num_workers,
         envs_per_actor=FLAGS.envs_per_worker, max_actor_steps=FLAGS.num_steps,
         seed=FLAGS.seed)
     program_config.validate()
   except ValueError as error:  # Includes UnknownEnvironmentError.
-    launching.exit_with_usage_error(str(error))
+    cli.exit_with_usage_error(str(error))
   return env_id, eval_ids, agent_config, program_config
 
 
 def main(argv):
   del argv
   env_id, eval_ids, agent_config, program_config = _configs()
+  # Imported only once the flags are known to be good, so that bad input is refused at once.
+  # pylint: disable=g-import-not-at-top
+  from agents.core import distributed
+  from agents.core import launching
+  from agents.meta_rl import builder as builder_lib
+  from launch import meta_rl_common
+  # pylint: enable=g-import-not-at-top
   launching.prepare_launcher(FLAGS.launch_type, FLAGS.loopback_only)
   run_config = meta_rl_common.make_run_config(env_id, FLAGS.num_trials, FLAGS.meta,
                                               agent_config, num_steps=FLAGS.num_steps)
   try:
     resumed = meta_rl_common.write_or_check_run_config(FLAGS.logdir, run_config)
   except ValueError as error:
-    launching.exit_with_usage_error(str(error))
+    cli.exit_with_usage_error(str(error))
   print(f'meta-RL on {env_id}: {FLAGS.num_workers} workers x {FLAGS.envs_per_worker} bandits, '
         f'{FLAGS.num_steps} steps, run directory {FLAGS.logdir}'
         f'{" (resuming)" if resumed else ""}', flush=True)
@@ -110,4 +115,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main, flags_parser=launching.parse_flags)
+  app.run(main, flags_parser=cli.parse_flags)

@@ -14,8 +14,7 @@ import os
 from absl import app
 from absl import flags
 
-from agents.core import launching
-from launch import meta_rl_common
+from agents.core import cli
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('logdir', 'runs/meta_rl', 'Run directory of a training run.', short_name='l')
@@ -30,22 +29,23 @@ flags.DEFINE_list('gittins_discounts', ['0.9', '0.99'], 'Discounts of the Gittin
 def main(argv):
   del argv
   if FLAGS.episodes < 1:
-    launching.exit_with_usage_error(f'--episodes must be at least 1, got {FLAGS.episodes}')
+    cli.exit_with_usage_error(f'--episodes must be at least 1, got {FLAGS.episodes}')
   if not os.path.isdir(FLAGS.logdir):
-    launching.exit_with_usage_error(f'--logdir {FLAGS.logdir} does not exist')
+    cli.exit_with_usage_error(f'--logdir {FLAGS.logdir} does not exist')
   try:
     discounts = [float(g) for g in FLAGS.gittins_discounts]
   except ValueError:
-    launching.exit_with_usage_error(
+    cli.exit_with_usage_error(
         f'--gittins_discounts must be numbers, got {",".join(FLAGS.gittins_discounts)}')
   if not all(0 < g < 1 for g in discounts):
-    launching.exit_with_usage_error('--gittins_discounts must lie in (0, 1)')
+    cli.exit_with_usage_error('--gittins_discounts must lie in (0, 1)')
+  from launch import meta_rl_common  # pylint: disable=g-import-not-at-top
   try:
     meta_rl_common.evaluate_run(FLAGS.logdir, FLAGS.env_id, FLAGS.episodes, FLAGS.seed,
                                 FLAGS.greedy, discounts)
   except (FileNotFoundError, ValueError) as error:
-    launching.exit_with_usage_error(str(error))
+    cli.exit_with_usage_error(str(error))
 
 
 if __name__ == '__main__':
-  app.run(main, flags_parser=launching.parse_flags)
+  app.run(main, flags_parser=cli.parse_flags)

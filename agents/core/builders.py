@@ -52,10 +52,16 @@ class ActorLearnerBuilder(abc.ABC, Generic[Networks]):
                  evaluation: bool = False) -> acting.BatchedActor:
     """Returns a batched actor; `evaluation=True` asks for the frozen-weights evaluation policy."""
 
-  def can_sample(self, tables: Mapping[str, reverb.Table]) -> bool:
-    """Whether the learner has a full batch to read (single-process runs step the learner then)."""
+  def learner_steps_ready(self, tables: Mapping[str, reverb.Table], steps_taken: int) -> int:
+    """How many more learner steps the data written so far allows (single-process runs).
+
+    The default suits a queue whose items are each read once: every `batch_size` items inserted
+    into the first table make one step. It counts completed inserts rather than asking the
+    table whether it can sample, because the learner's dataset prefetches items out of the
+    table at times that depend on thread scheduling.
+    """
     first = next(iter(tables.values()))
-    return first.can_sample(self.batch_size)
+    return first.info.rate_limiter_info.insert_stats.completed // self.batch_size - steps_taken
 
   @property
   @abc.abstractmethod

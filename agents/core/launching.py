@@ -5,7 +5,7 @@ import re
 import sys
 import threading
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional
 
 from absl import flags
 import launchpad as lp
@@ -13,9 +13,11 @@ from launchpad.launch.run_locally import launch_local_output_to_files
 from launchpad.nodes.python import local_multi_processing
 
 from agents.core import loopback
-
-LAUNCH_TYPES = ('local_mp', 'local_mt')
-USAGE_ERROR = 2  # Exit status for bad flags, bad configs and missing inputs.
+# Re-exported so that launch scripts need one import for the command-line conventions too.
+from agents.core.cli import exit_with_usage_error  # pylint: disable=unused-import
+from agents.core.cli import LAUNCH_TYPES
+from agents.core.cli import parse_flags  # pylint: disable=unused-import
+from agents.core.cli import USAGE_ERROR  # pylint: disable=unused-import
 
 # Node environment for local_mp: quiet TensorFlow, and one thread per op so that N nodes on a
 # small machine do not each spawn one thread per core.
@@ -25,26 +27,6 @@ NODE_ENV = {'TF_CPP_MIN_LOG_LEVEL': '2', 'TF_NUM_INTRAOP_THREADS': '1',
 
 class NodeFailedError(RuntimeError):
   """A node of the program died; the message names it and its last error line."""
-
-
-def exit_with_usage_error(message: str):
-  """Prints one line naming the problem and exits with status 2."""
-  print(f'error: {message}', file=sys.stderr, flush=True)
-  sys.exit(USAGE_ERROR)
-
-
-def parse_flags(argv: Sequence[str]) -> List[str]:
-  """`app.run` flags parser whose errors are one line and exit status 2 (absl's is 1)."""
-  try:
-    remaining = flags.FLAGS(argv)
-  except flags.Error as error:
-    exit_with_usage_error(str(error).splitlines()[0])
-  if 'logdir' in flags.FLAGS and flags.FLAGS['log_dir'].present:
-    exit_with_usage_error('--log_dir is absl\'s directory for log files; the run directory '
-                          'flag is --logdir (-l)')
-  if len(remaining) > 1:
-    exit_with_usage_error(f'unexpected arguments: {" ".join(remaining[1:])}')
-  return remaining
 
 
 def prepare_launcher(launch_type: str, loopback_only: bool):

@@ -25,13 +25,14 @@ class MetaRLConfig:
   off_policy_correction: bool = True
   # Optimiser: Adam, gradient clipping by global norm; the learning rate is annealed linearly
   # (to 0 by default, as in Mnih et al. 2016, whose A3C the paper follows).
-  learning_rate: float = 1e-3
+  learning_rate: float = 3e-3
   learning_rate_end: float = 0.0
   max_gradient_norm: float = 40.0
   # Environment steps learned from over which the entropy cost and learning rate anneal.
   anneal_steps: int = 2_000_000
-  # Data: whole episodes by default (unroll_length == num_trials); must divide num_trials.
-  unroll_length: int = 100
+  # Data: sequences of unroll_length steps (truncated BPTT), stored with the LSTM state at
+  # their first step; must divide num_trials so that no sequence is padded.
+  unroll_length: int = 20
   batch_size: int = 16
   max_queue_size: int = 256
   # Actor weight pulls, in actor batch steps.
