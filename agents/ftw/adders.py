@@ -1,0 +1,245 @@
+"""Reverb adders of FTW (spec 5.2-5.3): learner unrolls, and reward-prediction windows.
+
+`FirstStateSequenceAdder` writes unrolls of T rows every T - 1 rows (consecutive unrolls share
+their boundary row, so every transition is trained on; fix of defect D10) to every table of
+`priority_fns`, storing the recurrent core state of the first row only (a DNC state is ~1 MB per
+row). Row t holds o_t (an OAR), a_t, the events rho_t that followed a_t, the discount and the
+behaviour logits; an episode of L steps gives L + 1 rows, the last one only a bootstrap
+observation. An episode tail too short for a full unroll is dropped (no padding).
+
+`RewardWindowAdder` offers, after every step, the last k frames with their events to one of two
+tables: the non-zero table if the last step had any event (fix of defect D7), else the zero
+table (only every `zero_period` steps, since zero windows are plentiful).
+
+Both wait for a full queue in slices of `flush_timeout_ms`, so that a stop request is noticed.
+"""
+
+from typing import Mapping, Optional
+
+from acme import adders
+from acme import specs
+from acme.adders.reverb import base as reverb_base
+import dm_env
+import numpy as np
+import reverb
+import tensorflow as tf
+import tree
+
+from agents.core import stopping
+
+
+class AdderStopped(Exception):
+  """The program stopped while the adder waited for room in a full table."""
+
+
+def _wait(operation, timeout_ms: int):
+  """Runs a blocking writer operation in deadline slices until it succeeds or the program stops."""
+  while True:
+    try:
+      return operation(timeout_ms)
+    except reverb.errors.DeadlineExceededError:
+      if stopping.stop_requested():
+        raise AdderStopped() from None
+
+
+class FirstStateSequenceAdder(adders.Adder):
+  """Unrolls of `sequence_length` rows every `period` rows (default T - 1), first core state only.
+
+  `extras` given to `add` must hold 'logits' and 'core_state' (the state before the step).
+  """
+
+  def __init__(self, client: reverb.Client, sequence_length: int,
+               priority_fns: Mapping[str, Optional[reverb_base.PriorityFn]],
+               period: Optional[int] = None, max_in_flight_items: int = 2,
+               flush_timeout_ms: int = 1000):
+    if sequence_length < 2:
+      raise ValueError(f'sequence_length must be at least 2, got {sequence_length}')
+    self._client = client
+    self._length = sequence_length
+    self._period = period or sequence_length - 1
+    if not 1 <= self._period <= sequence_length:
+      raise ValueError(f'period must be in [1, {sequence_length}], got {self._period}')
+    self._tables = dict(priority_fns)
+    self._max_in_flight_items = max_in_flight_items
+    self._flush_timeout_ms = flush_timeout_ms
+    self._writer = None
+    self._observation = None
+    self._rows = 0
+
+  def _ensure_writer(self):
+    if self._writer is None:
+      self._writer = self._client.trajectory_writer(num_keep_alive_refs=self._length)
+
+  def add_first(self, timestep: dm_env.TimeStep):
+    if not timestep.first():
+      raise ValueError('add_first needs a FIRST timestep')
+    self._ensure_writer()
+    self._observation = timestep.observation
+    self._rows = 0
+
+  def _append_row(self, action, reward, discount, logits, core_state):
+    stores_state = self._rows % self._period == 0
+    self._writer.append({
+        'observation': self._observation,
+        'action': action,
+        'reward': reward,
+        'discount': discount,
+        'start_of_episode': self._rows == 0,
+        # Only rows that start an unroll keep their core state (None leaves are not stored).
+        'extras': {'logits': logits,
+                   'core_state': (core_state if stores_state
+                                  else tree.map_structure(lambda _: None, core_state))},
+    })
+    self._rows += 1
+    if self._rows >= self._length and (self._rows - self._length) % self._period == 0:
+      self._create_items()
+
+  def _create_items(self):
+    history = self._writer.history
+    window = slice(-self._length, None)
+    first = slice(-self._length, -self._length + 1)
+    trajectory = reverb_base.Step(
+        observation=tree.map_structure(lambda c: c[window], history['observation']),
+        action=history['action'][window],
+        reward=history['reward'][window],
+        discount=history['discount'][window],
+        start_of_episode=history['start_of_episode'][window],
+        extras={'logits': history['extras']['logits'][window],
+                'core_state': tree.map_structure(lambda c: c[first],
+                                                 history['extras']['core_state'])})
+    for table, priority_fn in self._tables.items():
+      priority = 1.0 if priority_fn is None else priority_fn(trajectory)
+      self._writer.create_item(table, priority, trajectory)
+    _wait(lambda t: self._writer.flush(self._max_in_flight_items, timeout_ms=t),
+          self._flush_timeout_ms)
+
+  def add(self, action, next_timestep: dm_env.TimeStep, extras=()):
+    if self._observation is None:
+      raise ValueError('add_first must be called before add')
+    action = np.asarray(action, np.int32)
+    self._append_row(action, np.asarray(next_timestep.reward, np.float32),
+                     np.asarray(next_timestep.discount, np.float32), extras['logits'],
+                     extras['core_state'])
+    self._observation = next_timestep.observation
+    if next_timestep.last():
+      # The final row carries only the last observation (its value bootstraps nothing, since the
+      # discount before it is 0, but it lets the last transition be trained on).
+      self._append_row(np.zeros_like(action), np.zeros_like(next_timestep.reward, np.float32),
+                       np.float32(0.0), np.zeros_like(extras['logits']),
+                       tree.map_structure(np.zeros_like, extras['core_state']))
+      self.reset()
+
+  def reset(self):
+    if self._writer is not None:
+      _wait(lambda t: self._writer.end_episode(clear_buffers=True, timeout_ms=t),
+            self._flush_timeout_ms)
+    self._observation = None
+    self._rows = 0
+
+  def flush(self):
+    """Waits until every item created so far has reached its tables."""
+    if self._writer is not None:
+      _wait(lambda t: self._writer.flush(timeout_ms=t), self._flush_timeout_ms)
+
+  @classmethod
+  def signature(cls, environment_spec: specs.EnvironmentSpec, extras_spec,
+                sequence_length: int) -> reverb_base.Step:
+    """Table signature: every field [T, ...] except the core state, [1, ...]."""
+
+    def spec(leading, s):
+      return tf.TensorSpec([leading] + list(s.shape), tf.as_dtype(s.dtype))
+
+    full = lambda s: spec(sequence_length, s)  # pylint: disable=unnecessary-lambda-assignment
+    return reverb_base.Step(
+        observation=tree.map_structure(full, environment_spec.observations),
+        action=full(environment_spec.actions),
+        reward=full(environment_spec.rewards),
+        discount=full(environment_spec.discounts),
+        start_of_episode=tf.TensorSpec([sequence_length], tf.bool),
+        extras={'logits': full(extras_spec['logits']),
+                'core_state': tree.map_structure(lambda s: spec(1, s),
+                                                 extras_spec['core_state'])})
+
+  def __del__(self):
+    if self._writer is not None:
+      try:
+        self._writer.close()
+      except Exception:  # pylint: disable=broad-except
+        pass
+
+
+class RewardWindowAdder(adders.Adder):
+  """Windows of the last `sequence_length` frames and events, routed by the last step's events."""
+
+  def __init__(self, client: reverb.Client, nonzero_table: str, zero_table: str,
+               sequence_length: int = 3, zero_period: int = 1, flush_timeout_ms: int = 1000):
+    if sequence_length < 1 or zero_period < 1:
+      raise ValueError(f'sequence_length and zero_period must be positive, got '
+                       f'{sequence_length}, {zero_period}')
+    self._client = client
+    self._nonzero_table = nonzero_table
+    self._zero_table = zero_table
+    self._length = sequence_length
+    self._zero_period = zero_period
+    self._flush_timeout_ms = flush_timeout_ms
+    self._writer = None
+    self._frame = None
+    self._rows = 0
+    self._zero_windows = 0
+
+  def add_first(self, timestep: dm_env.TimeStep):
+    if self._writer is None:
+      self._writer = self._client.trajectory_writer(num_keep_alive_refs=self._length)
+    self._frame = _pixels(timestep.observation)
+    self._rows = 0
+
+  def add(self, action, next_timestep: dm_env.TimeStep, extras=()):
+    del action, extras
+    events = np.asarray(next_timestep.reward, np.float32)
+    self._writer.append({'observation': self._frame, 'reward': events})
+    self._rows += 1
+    self._frame = _pixels(next_timestep.observation)
+    if self._rows >= self._length:
+      nonzero = bool(np.any(events != 0))
+      if not nonzero:
+        self._zero_windows += 1
+      if nonzero or self._zero_windows % self._zero_period == 0:
+        history = self._writer.history
+        window = slice(-self._length, None)
+        self._writer.create_item(
+            self._nonzero_table if nonzero else self._zero_table, 1.0,
+            {'observation': history['observation'][window],
+             'reward': history['reward'][window]})
+    if next_timestep.last():
+      self.reset()
+
+  def reset(self):
+    if self._writer is not None:
+      _wait(lambda t: self._writer.end_episode(clear_buffers=True, timeout_ms=t),
+            self._flush_timeout_ms)
+    self._rows = 0
+
+  def flush(self):
+    if self._writer is not None:
+      _wait(lambda t: self._writer.flush(timeout_ms=t), self._flush_timeout_ms)
+
+  @classmethod
+  def signature(cls, environment_spec: specs.EnvironmentSpec, sequence_length: int = 3):
+    frames = environment_spec.observations
+    frames = getattr(frames, 'observation', frames)  # The pixels of an OAR.
+    return {'observation': tf.TensorSpec([sequence_length] + list(frames.shape),
+                                         tf.as_dtype(frames.dtype)),
+            'reward': tf.TensorSpec([sequence_length] + list(environment_spec.rewards.shape),
+                                    tf.float32)}
+
+  def __del__(self):
+    if self._writer is not None:
+      try:
+        self._writer.close()
+      except Exception:  # pylint: disable=broad-except
+        pass
+
+
+def _pixels(observation):
+  return getattr(observation, 'observation', observation)
+

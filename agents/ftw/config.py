@@ -1,0 +1,136 @@
+"""Every knob of the FTW agent, with the original package's names and defaults (spec 2.1).
+
+A (min, max) pair for an evolved hyperparameter means "draw the initial value log-uniformly";
+a float fixes it. `grid_world_config()` gives the defaults the project trains with on the
+capture-the-flag grid world: the same agent with smaller layers for 11x11 views.
+"""
+
+import dataclasses
+from typing import Optional, Sequence, Tuple, Union
+
+from hyperparameters import base as hyper_base
+from agents.ftw import networks
+
+FloatOrRange = Union[float, Tuple[float, float]]
+EVOLVED_FLOATS = ('learning_rate', 'entropy_cost', 'reward_prediction_cost', 'pixel_control_cost',
+                  'kld_prior_fixed_cost', 'kld_prior_posterior_cost', 'scale_grads_fast_to_slow')
+
+
+@dataclasses.dataclass
+class FtwConfig:
+  """Arguments of `FTW` / `FTWWithoutActor` (spec 2.1) plus the shapes of small-view variants."""
+  sequence_length: int = 100
+  num_environment_events: int = 1
+  max_queue_size: int = 64
+  batch_size: int = 32
+  hidden_size: int = 256
+  use_pixel_control: bool = True
+  use_reward_prediction: bool = True
+  reward_prediction_sequence_length: int = 3
+  reward_prediction_sequence_period: int = 1  # Applies to zero-reward windows (see adders).
+  num_dimensions: int = 256
+  dnc_clip_value: Optional[float] = None
+  use_dnc_linear_projection: bool = True
+  init_scale: float = 0.1
+  min_scale: float = 1e-6
+  tanh_mean: bool = False
+  fixed_scale: bool = False
+  use_tfd_independent: bool = False
+  variational_unit_w_init: Optional[object] = None
+  variational_unit_b_init: Optional[object] = None
+  strict_period_order: bool = True
+  dnc_memory_size: int = 450
+  dnc_word_size: int = 32
+  dnc_num_reads: int = 4
+  core_type: str = 'rpth'
+  slow_core_period_min_max: Tuple[int, int] = (5, 20)
+  slow_core_period_init_value: Optional[int] = None
+  learning_rate: FloatOrRange = (1e-5, 5e-3)
+  entropy_cost: FloatOrRange = (5e-4, 1e-2)
+  reward_prediction_cost: FloatOrRange = (0.1, 1.0)
+  pixel_control_cost: FloatOrRange = (0.01, 0.1)
+  kld_prior_fixed_cost: FloatOrRange = (1e-4, 0.1)
+  kld_prior_posterior_cost: FloatOrRange = (1e-3, 1.0)
+  scale_grads_fast_to_slow: FloatOrRange = (0.1, 1.0)
+  internal_rewards: FloatOrRange = (0.1, 1.0)
+  # One +1/-1 per event: bad events start negative (None: all positive, as the original).
+  internal_reward_signs: Optional[Sequence[float]] = None
+  # An explicit initial weight per event, instead of a draw.
+  internal_reward_weights: Optional[Sequence[float]] = None
+  baseline_cost: float = 0.5
+  discount: float = 0.99
+  max_abs_reward: Optional[float] = None
+  max_gradient_norm: Optional[float] = None
+  rms_prop_epsilon: float = 1e-5
+  learning_rate_decay_steps: int = 0
+  uint_pixels_to_float: bool = True
+  # PBT explore: per-hyperparameter perturbation probability and size.
+  perturb_probability: float = 1.0
+  perturb_max_pct_change: float = 0.20
+  # Shapes (the original's fixed 84x84 values by default).
+  torso_conv_filters: Tuple = ((32, 8, 4), (64, 4, 2))
+  torso_residual_filters: Tuple = ((64, 3, 1), (64, 3, 1))
+  pixel_control_cell_size: int = 4
+  pixel_control_crop: int = 2
+  pixel_control_discount: float = 0.9
+  max_pixel_control_buffer_size: int = 100
+  max_reward_pred_buffer_size: int = 800
+
+  def validate(self):
+    """Raises ValueError naming the first impossible field."""
+    positive = ('sequence_length', 'num_environment_events', 'max_queue_size', 'batch_size',
+                'hidden_size', 'reward_prediction_sequence_length',
+                'reward_prediction_sequence_period', 'num_dimensions', 'dnc_memory_size',
+                'dnc_word_size', 'dnc_num_reads', 'pixel_control_cell_size',
+                'max_pixel_control_buffer_size', 'max_reward_pred_buffer_size')
+    for name in positive:
+      if getattr(self, name) < 1:
+        raise ValueError(f'{name} must be at least 1, got {getattr(self, name)}')
+    if self.sequence_length < 2:
+      raise ValueError(f'sequence_length must be at least 2, got {self.sequence_length}')
+    if self.core_type not in networks.CORE_TYPES:
+      raise ValueError(f'unknown core_type {self.core_type!r}; valid: '
+                       f'{", ".join(networks.CORE_TYPES)}')
+    if self.max_queue_size < self.batch_size:
+      raise ValueError(f'max_queue_size ({self.max_queue_size}) must hold a batch '
+                       f'({self.batch_size})')
+    if self.use_reward_prediction and self.batch_size < 2:
+      raise ValueError('reward prediction samples batch_size / 2 windows per table; '
+                       'batch_size must be at least 2')
+    low, high = self.slow_core_period_min_max
+    if low < 1 or low > high:
+      raise ValueError(f'slow_core_period_min_max must be 1 <= min <= max, got ({low}, {high})')
+    for name in EVOLVED_FLOATS + ('internal_rewards',):
+      hyper_base.check_range(name, getattr(self, name))
+    events = self.num_environment_events
+    for name in ('internal_reward_signs', 'internal_reward_weights'):
+      value = getattr(self, name)
+      if value is not None and len(value) != events:
+        raise ValueError(f'{name} has {len(value)} entries but the environment has {events} '
+                         'events')
+    if not 0.0 <= self.discount <= 1.0:
+      raise ValueError(f'discount must be in [0, 1], got {self.discount}')
+
+
+def grid_world_config(**overrides) -> FtwConfig:
+  """The agent for the capture-the-flag grid world's 11x11x3 views and 13 events.
+
+  Smaller layers than the 84x84 original (hidden 128, latent 64, 3x3 convolutions), pixel
+  control on every cell (1x1 cells, no crop), unrolls of 31 rows (30 transitions, so a 300-step
+  match is 10 unrolls), signed internal rewards, narrower learning-rate and KL ranges (a
+  population of 4 cannot afford members far outside the useful range).
+  """
+  from environments.ctf import game  # pylint: disable=g-import-not-at-top
+  values = dict(
+      sequence_length=31, num_environment_events=game.NUM_EVENTS, max_queue_size=64,
+      batch_size=16, hidden_size=128, num_dimensions=64, core_type='rpth',
+      torso_conv_filters=((16, 3, 1), (32, 3, 2)), torso_residual_filters=((32, 3, 1),
+                                                                          (32, 3, 1)),
+      pixel_control_cell_size=1, pixel_control_crop=0, reward_prediction_sequence_period=8,
+      learning_rate=(2e-4, 1e-3), kld_prior_fixed_cost=(1e-4, 1e-2),
+      kld_prior_posterior_cost=(1e-3, 1e-1), internal_reward_signs=tuple(game.EVENT_SIGNS),
+      max_gradient_norm=40.0)
+  values.update(overrides)
+  config = FtwConfig(**values)
+  config.validate()
+  return config

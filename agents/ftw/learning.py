@@ -1,0 +1,322 @@
+"""The FTW learner: V-trace actor-critic with the RPTH KL terms, pixel control, reward prediction.
+
+One `step()` (spec 4.7): a main update on a batch of unrolls from the queue, then, if the
+auxiliary tables can be sampled, one pixel-control update and one reward-prediction update, each
+with its own RMSProp. Every cost and the learning rate are read from (hyperparameter) variables
+inside the compiled update, so a PBT change takes effect at the next step (fix of defect D4).
+A non-finite loss raises FloatingPointError before any weight changes.
+"""
+
+import time
+from typing import Callable, Dict, Iterator, List, Optional, Union
+
+import acme
+from acme.tf import savers
+from acme.tf import utils as tf2_utils
+from acme.utils import counting
+from acme.utils import loggers
+import numpy as np
+import sonnet as snt
+import tensorflow as tf
+import tree
+
+from agents.ftw import losses
+from agents.ftw import networks as ftw_networks
+
+Scalar = Union[float, tf.Variable]
+
+
+def _variable(value: Scalar, name: str) -> tf.Variable:
+  if isinstance(value, tf.Variable):
+    return value
+  return tf.Variable(float(value), dtype=tf.float32, trainable=False, name=name)
+
+
+def _as_predicate(value, default: bool) -> Callable[[], bool]:
+  if value is None:
+    return lambda: default
+  if callable(value):
+    return value
+  return lambda: bool(value)
+
+
+def _time_major(tree_of_arrays):
+  return tf2_utils.batch_to_sequence(tree_of_arrays)
+
+
+class FtwLearner(acme.Learner, savers.TFSaveable):
+  """Trains the policy network (and the auxiliary networks that share its layers)."""
+
+  def __init__(self, policy_network: ftw_networks.FtwNetwork, dataset: Iterator,
+               learning_rate: Scalar, slow_core_period: Scalar, internal_rewards,
+               pixel_control_network: Optional[ftw_networks.RNNPixelControlNetwork] = None,
+               reward_prediction_network: Optional[ftw_networks.RewardPredictionNetwork] = None,
+               pixel_control_dataset: Optional[Iterator] = None,
+               nonzero_reward_prediction_dataset: Optional[Iterator] = None,
+               zero_reward_prediction_dataset: Optional[Iterator] = None,
+               entropy_cost: Scalar = 0.0, kld_prior_fixed_cost: Scalar = 1e-4,
+               kld_prior_posterior_cost: Scalar = 1e-3, pixel_control_cost: Scalar = 0.01,
+               reward_prediction_cost: Scalar = 0.1, baseline_cost: float = 0.5,
+               discount: float = 0.99, max_abs_reward: Optional[float] = None,
+               max_gradient_norm: Optional[float] = None, rms_prop_epsilon: float = 0.01,
+               learning_rate_decay_steps: int = 0, can_sample=None, can_sample_auxiliary=None,
+               uint_pixels_to_float: bool = True, learner_id: int = 0,
+               counter: Optional[counting.Counter] = None,
+               logger: Optional[loggers.Logger] = None, pixel_control_cell_size: int = 4,
+               pixel_control_crop: int = 2, pixel_control_discount: float = 0.9):
+    if not hasattr(policy_network, 'unroll'):
+      raise ValueError('the policy network must have an `unroll` method')
+    if pixel_control_network is not None and not hasattr(pixel_control_network, 'unroll'):
+      raise ValueError('the pixel-control network must have an `unroll` method')
+    if (nonzero_reward_prediction_dataset is None) != (zero_reward_prediction_dataset is None):
+      raise ValueError('give both reward-prediction datasets or neither')
+    del slow_core_period  # The core reads its own period variable; kept for the original's API.
+    self._network = policy_network
+    self._dataset = dataset
+    self._internal_rewards = internal_rewards
+    self._pc_network = pixel_control_network if pixel_control_dataset is not None else None
+    self._pc_dataset = pixel_control_dataset
+    self._rp_network = (reward_prediction_network
+                        if nonzero_reward_prediction_dataset is not None else None)
+    self._rp_datasets = (zero_reward_prediction_dataset, nonzero_reward_prediction_dataset)
+    self._learning_rate = _variable(learning_rate, 'learning_rate')
+    self._costs = {
+        'entropy': _variable(entropy_cost, 'entropy_cost'),
+        'kld_prior_fixed': _variable(kld_prior_fixed_cost, 'kld_prior_fixed_cost'),
+        'kld_prior_posterior': _variable(kld_prior_posterior_cost, 'kld_prior_posterior_cost'),
+        'pixel_control': _variable(pixel_control_cost, 'pixel_control_cost'),
+        'reward_prediction': _variable(reward_prediction_cost, 'reward_prediction_cost'),
+    }
+    self._baseline_cost = baseline_cost
+    self._discount = discount
+    self._max_abs_reward = float('inf') if max_abs_reward is None else max_abs_reward
+    self._max_gradient_norm = 1e10 if max_gradient_norm is None else max_gradient_norm
+    self._decay_steps = learning_rate_decay_steps
+    self._uint_pixels_to_float = uint_pixels_to_float
+    self._pc_cell_size = pixel_control_cell_size
+    self._pc_crop = pixel_control_crop
+    self._pc_discount = pixel_control_discount
+    self._can_sample = _as_predicate(can_sample, True)
+    self._can_sample_auxiliary = _as_predicate(can_sample_auxiliary, False)
+    self._learner_id = learner_id
+    self._counter = counter or counting.Counter()
+    self._logger = logger or loggers.TerminalLogger(f'learner_{learner_id}', time_delta=1.0)
+    self._num_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name='num_steps')
+    # The rate actually used, recomputed from the live hyperparameter before every update.
+    self._effective_learning_rate = tf.Variable(self._learning_rate.numpy(), trainable=False,
+                                                name='effective_learning_rate')
+    make_optimizer = lambda: snt.optimizers.RMSProp(  # pylint: disable=g-long-lambda
+        self._effective_learning_rate, decay=0.99, momentum=0.0, epsilon=rms_prop_epsilon)
+    self._optimizer = make_optimizer()
+    self._pc_optimizer = make_optimizer() if self._pc_network is not None else None
+    self._rp_optimizer = make_optimizer() if self._rp_network is not None else None
+    for optimizer, network in self._optimizers():
+      # Create the optimizer slots now (a zero update changes nothing), so that weights copied
+      # by PBT always have the same layout.
+      variables = network.trainable_variables
+      optimizer.apply([tf.zeros_like(v) for v in variables], variables)
+    self._numpy_variables = tf2_utils.to_numpy(self._network.variables)
+    self._last_step_time = None
+
+  def _optimizers(self):
+    pairs = [(self._optimizer, self._network)]
+    if self._pc_network is not None:
+      pairs.append((self._pc_optimizer, self._pc_network))
+    if self._rp_network is not None:
+      pairs.append((self._rp_optimizer, self._rp_network))
+    return pairs
+
+  @property
+  def state(self) -> Dict[str, object]:
+    state = {'policy_network': self._network, 'optimizer': self._optimizer,
+             'num_steps': self._num_steps}
+    if self._pc_network is not None:
+      state.update(pixel_control_network=self._pc_network,
+                   pixel_control_optimizer=self._pc_optimizer)
+    if self._rp_network is not None:
+      state.update(reward_prediction_network=self._rp_network,
+                   reward_prediction_optimizer=self._rp_optimizer)
+    return state
+
+  # ------------------------------------------------------------------------------------------
+  # Compiled updates: each applies its gradients only if the loss and its gradient are finite.
+
+  def _apply_if_finite(self, loss, tape, network, optimizer):
+    variables = network.trainable_variables
+    gradients = tape.gradient(loss, variables)
+    gradients = [tf.zeros_like(v) if g is None else g for g, v in zip(gradients, variables)]
+    gradients, norm = tf.clip_by_global_norm(gradients, self._max_gradient_norm)
+    finite = tf.logical_and(tf.math.is_finite(loss), tf.math.is_finite(norm))
+
+    def apply():
+      optimizer.apply(gradients, variables)
+      return tf.constant(True)
+
+    tf.cond(finite, apply, lambda: tf.constant(False))
+    return finite, norm
+
+  def _observations(self, observations):
+    if self._uint_pixels_to_float:
+      return observations._replace(
+          observation=ftw_networks.pixels_to_float(observations.observation))
+    return observations
+
+  @tf.function
+  def _main_update(self, observations, actions, events, discounts, behaviour_logits,
+                   core_state):
+    observations, actions, events, discounts, behaviour_logits = _time_major(
+        (observations, actions, events, discounts, behaviour_logits))
+    observations = self._observations(observations)
+    decay = (1.0 - tf.minimum(tf.cast(self._num_steps, tf.float32), self._decay_steps) /
+             self._decay_steps) if self._decay_steps > 0 else 1.0
+    self._effective_learning_rate.assign(self._learning_rate * decay)
+    with tf.GradientTape() as tape:
+      (logits, values, core_outputs), _ = self._network.unroll(observations, core_state)
+      rewards = self._internal_rewards.reward(events)
+      rewards = tf.clip_by_value(rewards, -self._max_abs_reward, self._max_abs_reward)
+      terms = losses.vtrace_losses(logits, values, behaviour_logits, actions, rewards,
+                                   self._discount * discounts)
+      metrics = {'policy_gradient_loss': terms.policy_gradient,
+                 'critic_loss': self._baseline_cost * terms.baseline,
+                 'entropy_loss': self._costs['entropy'] * terms.entropy}
+      if isinstance(core_outputs, ftw_networks.RPTHOutput):
+        prior, posterior = core_outputs.distribution_params
+        metrics['kld_prior_fixed_loss'] = self._costs['kld_prior_fixed'] * losses.fixed_prior_kl(
+            prior.loc, prior.scale, core_outputs.slow_core_updated,
+            ftw_networks.FIXED_PRIOR_SCALE)
+        metrics['kld_prior_posterior_loss'] = (
+            self._costs['kld_prior_posterior'] *
+            losses.prior_posterior_kl(posterior.loc, posterior.scale, prior.loc, prior.scale))
+      loss = tf.add_n(list(metrics.values()))
+    finite, norm = self._apply_if_finite(loss, tape, self._network, self._optimizer)
+    metrics.update(loss=loss, gradient_norm=norm, finite=finite,
+                   mean_internal_reward=tf.reduce_mean(rewards[:-1]))
+    return metrics
+
+  @tf.function
+  def _pixel_control_update(self, observations, actions, core_state):
+    observations, actions = _time_major((observations, actions))
+    observations = self._observations(observations)
+    with tf.GradientTape() as tape:
+      q_values, _ = self._pc_network.unroll(observations, core_state)
+      frames = ftw_networks.pixels_to_float(observations.observation)
+      loss = self._costs['pixel_control'] * losses.pixel_control_loss(
+          frames, actions[:-1], q_values, self._pc_cell_size, self._pc_crop, self._pc_discount)
+    finite, _ = self._apply_if_finite(loss, tape, self._pc_network, self._pc_optimizer)
+    return {'pixel_control_loss': loss, 'finite': finite}
+
+  @tf.function
+  def _reward_prediction_update(self, zero_frames, nonzero_frames, nonzero_events):
+    frames = tf.concat([zero_frames, nonzero_frames], axis=0)
+    rewards = self._internal_rewards.reward(nonzero_events[:, -1])
+    labels = tf.concat([tf.zeros(tf.shape(zero_frames)[:1], tf.int32),
+                        losses.reward_prediction_labels(rewards)], axis=0)
+    with tf.GradientTape() as tape:
+      logits = self._rp_network(frames)
+      loss = self._costs['reward_prediction'] * losses.reward_prediction_loss(logits, labels)
+    finite, _ = self._apply_if_finite(loss, tape, self._rp_network, self._rp_optimizer)
+    accuracy = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32),
+                                               labels), tf.float32))
+    return {'reward_prediction_loss': loss, 'reward_prediction_accuracy': accuracy,
+            'finite': finite}
+
+  # ------------------------------------------------------------------------------------------
+
+  def _core_state(self, stored):
+    """The first-row core state of a batch, in the core's own nest types."""
+    template = self._network.initial_state(1)
+    return tree.unflatten_as(template, [np.asarray(x)[:, 0] for x in tree.flatten(stored)])
+
+  def _check_finite(self, metrics, task: str):
+    if not bool(metrics.pop('finite')):
+      raise FloatingPointError(
+          f'FTW learner {self._learner_id}: {task} loss is not finite at learner step '
+          f'{int(self._num_steps.numpy())}; no update was applied')
+
+  def step(self):
+    sample = next(self._dataset).data
+    metrics = self._main_update(_oar(sample.observation), sample.action, sample.reward,
+                                sample.discount, sample.extras['logits'],
+                                self._core_state(sample.extras['core_state']))
+    metrics = tf2_utils.to_numpy(metrics)
+    self._check_finite(metrics, 'main')
+    if self._can_sample_auxiliary():
+      metrics.update(self._auxiliary_step())
+    self._num_steps.assign_add(1)
+    self._numpy_variables = tf2_utils.to_numpy(self._network.variables)
+    now = time.time()
+    elapsed = now - self._last_step_time if self._last_step_time else 0.0
+    self._last_step_time = now
+    counts = self._counter.increment(steps=1, walltime=elapsed)
+    metrics.update(counts)
+    metrics['learning_rate'] = float(self._effective_learning_rate.numpy())
+    self._logger.write(metrics)
+
+  def _auxiliary_step(self) -> Dict[str, float]:
+    metrics = {}
+    if self._pc_network is not None:
+      sample = next(self._pc_dataset).data
+      pc = tf2_utils.to_numpy(self._pixel_control_update(
+          _oar(sample.observation), sample.action, self._core_state(sample.extras['core_state'])))
+      self._check_finite(pc, 'pixel control')
+      metrics.update(pc)
+    if self._rp_network is not None:
+      zero, nonzero = (next(d).data for d in self._rp_datasets)
+      rp = tf2_utils.to_numpy(self._reward_prediction_update(
+          zero['observation'], nonzero['observation'], nonzero['reward']))
+      self._check_finite(rp, 'reward prediction')
+      metrics.update(rp)
+    return metrics
+
+  def run(self, num_steps: Optional[int] = None):
+    """Steps whenever a batch is available (`can_sample`), forever or `num_steps` times."""
+    done = 0
+    while num_steps is None or done < num_steps:
+      if self._can_sample():
+        self.step()
+        done += 1
+      else:
+        time.sleep(0.01)
+
+  def get_variables(self, names: List[str]) -> List[List[np.ndarray]]:
+    del names  # One set: the policy network's (with the period, gradient scale and rewards).
+    return [self._numpy_variables]
+
+  def get_weights(self) -> Dict[str, List[np.ndarray]]:
+    """Every variable of `state` (networks and optimizer slots) as numpy, key by key."""
+    return {key: [np.asarray(v.numpy()) for v in _variables_of(obj)]
+            for key, obj in self.state.items()}
+
+  def set_weights(self, weights: Dict[str, List[np.ndarray]]):
+    for key, values in weights.items():
+      if key not in self.state:
+        raise ValueError(f'set_weights: unknown key {key!r}')
+      variables = _variables_of(self.state[key])
+      if len(variables) != len(values):
+        raise ValueError(f'set_weights: {key!r} has {len(variables)} variables, got '
+                         f'{len(values)} values')
+      try:
+        for variable, value in zip(variables, values):
+          variable.assign(value)
+      except (ValueError, tf.errors.InvalidArgumentError) as error:
+        raise ValueError(f'set_weights: could not assign {key!r}: {error}') from error
+    self._numpy_variables = tf2_utils.to_numpy(self._network.variables)
+
+  def get_step(self) -> int:
+    return int(self._num_steps.numpy())
+
+  def set_step(self, step: int):
+    self._num_steps.assign(int(step))
+
+
+def _oar(observation) -> ftw_networks.OAR:
+  """The OAR of a sampled batch as Acme's own namedtuple (the dataset rebuilds its own class,
+  and a new class would make the compiled updates retrace)."""
+  return ftw_networks.OAR(observation.observation, observation.action, observation.reward)
+
+
+def _variables_of(obj) -> List[tf.Variable]:
+  """A module's or optimizer's variables in a fixed order, or a variable alone."""
+  if isinstance(obj, tf.Variable):
+    return [obj]
+  return list(obj.variables)

@@ -1,0 +1,95 @@
+"""FTW's loss terms as small pure functions (spec 2.8, 4.2, 4.4, 4.5); all are sums, not means.
+
+Time-major tensors: [T, B] per step, [T, B, A] logits, [T, B, Z] Gaussian parameters.
+"""
+
+from typing import NamedTuple
+
+import tensorflow as tf
+import trfl
+
+from agents.core import losses as core_losses
+
+
+def compute_baseline_loss(advantages: tf.Tensor) -> tf.Tensor:
+  """1/2 sum of squared advantages (value targets minus values)."""
+  return 0.5 * tf.reduce_sum(tf.square(advantages))
+
+
+def compute_entropy_loss(logits: tf.Tensor) -> tf.Tensor:
+  """-sum_t H(pi_t): minimising it raises the policy's entropy."""
+  return -tf.reduce_sum(core_losses.entropy(logits))
+
+
+def compute_policy_gradient_loss(logits: tf.Tensor, actions: tf.Tensor,
+                                 advantages: tf.Tensor) -> tf.Tensor:
+  """sum_t -log pi(a_t) A_t, the advantages held constant."""
+  return tf.reduce_sum(-core_losses.log_probability(logits, actions) *
+                       tf.stop_gradient(advantages))
+
+
+def kl_diagonal_gaussians(loc1, scale1, loc2, scale2) -> tf.Tensor:
+  """KL(N(loc1, scale1^2) || N(loc2, scale2^2)) summed over the last axis."""
+  kl = (tf.math.log(scale2 / scale1) +
+        (tf.square(scale1) + tf.square(loc1 - loc2)) / (2.0 * tf.square(scale2)) - 0.5)
+  return tf.reduce_sum(kl, axis=-1)
+
+
+def fixed_prior_kl(prior_loc, prior_scale, slow_core_updated, fixed_scale: float = 0.1):
+  """sum_t 1[slow core updated at t] KL(prior_t || N(0, fixed_scale^2)): L_KLfix."""
+  kl = kl_diagonal_gaussians(prior_loc, prior_scale, tf.zeros_like(prior_loc),
+                             tf.fill(tf.shape(prior_scale), fixed_scale))
+  return tf.reduce_sum(kl * slow_core_updated)
+
+
+def prior_posterior_kl(posterior_loc, posterior_scale, prior_loc, prior_scale) -> tf.Tensor:
+  """sum_t KL(posterior_t || prior_t): L_KLpp, with gradients into both."""
+  return tf.reduce_sum(kl_diagonal_gaussians(posterior_loc, posterior_scale, prior_loc,
+                                             prior_scale))
+
+
+class VTraceLosses(NamedTuple):
+  policy_gradient: tf.Tensor
+  baseline: tf.Tensor
+  entropy: tf.Tensor
+
+
+def vtrace_losses(logits, values, behaviour_logits, actions, rewards, discounts) -> VTraceLosses:
+  """V-trace actor-critic terms over T steps: transitions 0..T-2, V_{T-1} bootstraps (spec 4.2).
+
+  `discounts` are gamma times the environment discounts.
+  """
+  targets = core_losses.vtrace_targets(
+      target_logits=logits[:-1], behaviour_logits=behaviour_logits[:-1], actions=actions[:-1],
+      rewards=rewards[:-1], discounts=discounts[:-1], values=values[:-1],
+      bootstrap_value=values[-1])
+  return VTraceLosses(
+      policy_gradient=compute_policy_gradient_loss(logits[:-1], actions[:-1],
+                                                   targets.pg_advantages),
+      baseline=compute_baseline_loss(tf.stop_gradient(targets.vs) - values[:-1]),
+      entropy=compute_entropy_loss(logits[:-1]))
+
+
+def pixel_control_loss(observations, actions, q_values, cell_size: int, crop: int,
+                       discount: float = 0.9) -> tf.Tensor:
+  """n-step Q(lambda=1) loss of every pixel-control cell, summed over time, cells and batch.
+
+  observations [T, B, H, W, C] in [0, 1]; actions [T-1, B]; q_values [T, B, h, w, A]. The
+  pseudo-reward of a cell is the mean absolute change of its pixels (trfl, as UNREAL).
+  """
+  crop_dims = (crop, -crop) if crop else (None, None)
+  loss = trfl.pixel_control_loss(observations, actions, q_values, cell_size=cell_size,
+                                 discount_factor=discount, scale=1.0,
+                                 crop_height_dim=crop_dims, crop_width_dim=crop_dims)
+  return tf.reduce_sum(loss.loss)
+
+
+def reward_prediction_labels(rewards: tf.Tensor) -> tf.Tensor:
+  """Classes of internal rewards: 0 zero, 1 negative, 2 positive."""
+  return tf.where(rewards > 0, 2, tf.where(rewards < 0, 1, 0))
+
+
+def reward_prediction_loss(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+  """Summed softmax cross-entropy of the 3-way reward classification."""
+  return tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(
+      labels=tf.cast(labels, tf.int32), logits=logits))

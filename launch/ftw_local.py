@@ -1,0 +1,31 @@
+r"""Trains an FTW population on capture the flag on one machine, then summarises it.
+
+  python -m launch.ftw_local                            # the defaults: 4 members, 1v1, 2 arenas
+  python -m launch.ftw_local -p 6 --arena=ctf_2v2 --num_arenas=3 -l runs/ftw_2v2
+
+A Launchpad program (one Reverb server with every member's queue and replays, a learner per
+member, K arenas playing matches chosen by Elo matchmaking, a PBT controller and an evaluator
+against scripted bots) runs until --num_steps environment steps or --max_minutes, checkpointing
+every member into --logdir; the same command again resumes it. Then every member's checkpoint
+plays --final_eval_matches matches against each bot, and the Elo table, win rates and evolved
+hyperparameters are printed; curves go to <logdir>/elo.png.
+"""
+
+from absl import app
+
+from agents.core import launching
+from launch import ftw_common
+
+ftw_common.define_flags(logdir='runs/ftw_local', num_steps=150_000, max_minutes=13.0)
+FLAGS = ftw_common.FLAGS
+
+
+def main(argv):
+  del argv
+  arena_id, arena_kwargs, agent_config, program_config = ftw_common.configs_from_flags()
+  ftw_common.run(arena_id, arena_kwargs, agent_config, program_config,
+                 FLAGS.final_eval_matches, FLAGS.launch_type, FLAGS.loopback_only)
+
+
+if __name__ == '__main__':
+  app.run(main, flags_parser=launching.parse_flags)
