@@ -2,8 +2,7 @@
 
 B environments run in lockstep; every B finished episodes (one batch: they all end together,
 after 120 steps) the learner takes one step on exactly those episodes, then acting resumes
-with the new weights: zero policy lag, no replay. It is the shared core's single-process agent
-with the TVT builder: an in-process Reverb queue between actor and learner.
+with the new weights: zero policy lag, no replay.
 """
 
 import dataclasses
@@ -17,17 +16,19 @@ import tensorflow as tf
 
 from agents.core import distributed
 from agents.core import environment_loop
-from agents.core import local
+from agents.core import acting
 from agents.core import runners
 from agents.tvt import builder as builder_lib
 from agents.tvt import config as config_lib
+from agents.tvt import episodes
 
 
-class TVT(local.SingleProcessAgent):
+class TVT(acting.BatchedActor):
   """A batched RMA actor over `config.batch_size` environments that trains its own network.
 
-  Drive it with `agents.core.environment_loop.BatchedEnvironmentLoop`; the learner steps once
-  per batch of whole episodes.
+  Drive it with `agents.core.environment_loop.BatchedEnvironmentLoop`. Episodes go from the
+  actor to the learner through an in-process `EpisodeBuffer` (the same items the distributed
+  actors write to Reverb); the learner steps whenever a batch of whole episodes is complete.
   """
 
   def __init__(self, environment_spec: specs.EnvironmentSpec,
@@ -36,8 +37,32 @@ class TVT(local.SingleProcessAgent):
                logger: Optional[loggers.Logger] = None,
                builder: Optional[builder_lib.TVTBuilder] = None):
     builder = builder or builder_lib.TVTBuilder(config or config_lib.TVTConfig())
+    self._batch_size = builder.batch_size
     tf.random.set_seed(seed)  # The initial weights.
-    super().__init__(builder, environment_spec, builder.batch_size, seed, counter, logger)
+    self.networks = builder.make_networks(environment_spec)
+    self._buffer = episodes.EpisodeBuffer(
+        environment_spec, builder.extras_spec(environment_spec), builder.batch_size,
+        builder.config.episode_length + 1)
+    learner_counter = counting.Counter(counter, prefix='learner') if counter else None
+    self.learner = builder.make_learner(self.networks, self._buffer.batches(self._batch_size),
+                                        learner_counter, logger)
+    self._actor = builder.make_actor(self.networks, None, None, seed)
+
+  def select_actions(self, observations):
+    return self._actor.select_actions(observations)
+
+  def observe_first(self, timesteps):
+    self._actor.observe_first(timesteps)
+    self._buffer.add_first(timesteps)
+
+  def observe(self, actions, next_timesteps):
+    self._buffer.add(actions, next_timesteps, self._actor.step_extras)
+    self._actor.observe(actions, next_timesteps)
+
+  def update(self, wait: bool = False):
+    del wait
+    while self._buffer.num_finished >= self._batch_size:
+      self.learner.step()
 
   @property
   def network(self):
@@ -85,7 +110,6 @@ def train(environment_factory: Callable[[int], dm_env.Environment],
   finally:
     if checkpointer:
       checkpointer.save(force=True)  # The weights are never non-finite (see the learner).
-    agent.close()
   state = learner.state
   return TrainingResult(learner.num_steps, int(state['episodes'].numpy()),
                         int(state['env_steps'].numpy()))

@@ -67,8 +67,7 @@ def compute_tvt_rewards(read_weights: np.ndarray, read_indices: np.ndarray,
   events = np.moveaxis(events, -1, 1)  # [B, T, H]
   transported = (alpha * admissible_weights * events[..., None] *
                  values[:, :, None, None])  # [B, T2, H, K]
-  tvt = np.zeros((batch, steps))
   destinations = np.clip(read_indices, 0, steps - 1)  # Inadmissible slots carry 0 anyway.
-  rows = np.broadcast_to(np.arange(batch)[:, None, None, None], read_indices.shape)
-  np.add.at(tvt, (rows.ravel(), destinations.ravel()), transported.ravel())
-  return tvt.astype(np.float32)
+  flat = (np.arange(batch)[:, None, None, None] * steps + destinations).ravel()
+  tvt = np.bincount(flat, weights=transported.ravel(), minlength=batch * steps)
+  return tvt.reshape(batch, steps).astype(np.float32)
