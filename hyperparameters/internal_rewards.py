@@ -72,9 +72,7 @@ class InternalRewards(base.Hyperparameter):
     """w . events over the last axis ([..., E] -> [...]); with E = 1, events * w elementwise."""
     events = tf.convert_to_tensor(events, dtype=self.variable.dtype)
     weights = tf.stop_gradient(self.variable)
-    if self.num_events == 1:
-      if events.shape.rank and events.shape[-1] not in (None, 1):
-        raise ValueError(f'{self.name}: one event weight but events of shape {events.shape}')
+    if self.num_events == 1:  # Scalar rewards, of any shape.
       return events * weights[0]
     if events.shape.rank == 0:
       raise ValueError(f'{self.name}: scalar events for {self.num_events} event weights')

@@ -151,7 +151,7 @@ class FTWWithoutActor:
     self._server = None
     self._table_suffix = table_suffix
     if replay_client is None:
-      tables, can_sample, can_sample_auxiliary = utils.create_reverb_tables(
+      tables, _, can_sample_auxiliary = utils.create_reverb_tables(
           config.batch_size, config.max_queue_size, config.use_pixel_control,
           config.use_reward_prediction, config.max_pixel_control_buffer_size,
           config.max_reward_pred_buffer_size, environment_spec=environment_spec,
@@ -160,15 +160,15 @@ class FTWWithoutActor:
           table_suffix=table_suffix)
       self._server = reverb.Server(tables, port=None)
       replay_client = reverb.Client(f'localhost:{self._server.port}')
+      self._queue = tables[0]
     else:
-      can_sample = utils.remote_can_sample(
-          replay_client, {utils.table_names(table_suffix).queue: config.batch_size})
+      self._queue = replay_client
       can_sample_auxiliary = utils.remote_can_sample(
           replay_client, utils.auxiliary_requirements(
               config.batch_size, config.use_pixel_control, config.use_reward_prediction,
               table_suffix))
     self.replay_client = replay_client
-    self.can_sample = can_sample
+    self._learner_steps_taken = 0
     queue, pixel_control, nonzero, zero = utils.create_datasets(
         replay_client, environment_spec, config.batch_size, config.sequence_length,
         self.extras_spec, config.use_pixel_control, config.use_reward_prediction,
@@ -188,13 +188,28 @@ class FTWWithoutActor:
         baseline_cost=config.baseline_cost, discount=config.discount,
         max_abs_reward=config.max_abs_reward, max_gradient_norm=config.max_gradient_norm,
         rms_prop_epsilon=config.rms_prop_epsilon,
-        learning_rate_decay_steps=config.learning_rate_decay_steps, can_sample=can_sample,
+        learning_rate_decay_steps=config.learning_rate_decay_steps,
         can_sample_auxiliary=can_sample_auxiliary,
         uint_pixels_to_float=config.uint_pixels_to_float, learner_id=agent_id,
         counter=counter, logger=logger or loggers.NoOpLogger(),
         pixel_control_cell_size=config.pixel_control_cell_size,
         pixel_control_crop=config.pixel_control_crop,
         pixel_control_discount=config.pixel_control_discount)
+
+  def learner_steps_ready(self) -> int:
+    """Learner steps that the unrolls written so far allow (each unroll is learned from once)."""
+    inserted = utils.inserted_items(self._queue, utils.table_names(self._table_suffix).queue)
+    if inserted is None:
+      return 0
+    return inserted // self.config.batch_size - self._learner_steps_taken
+
+  def can_sample(self) -> bool:
+    return self.learner_steps_ready() > 0
+
+  def step_learner(self):
+    """One learner step on the next batch of unrolls."""
+    self.learner.step()
+    self._learner_steps_taken += 1
 
   @property
   def checkpoint_state(self):
@@ -280,8 +295,8 @@ class FTW(FTWWithoutActor, acme.Actor):
   def update(self, wait: bool = False):
     del wait
     self._adder.flush()  # Count only what reached the tables, so a seeded run is repeatable.
-    while self.can_sample():
-      self.learner.step()
+    for _ in range(self.learner_steps_ready()):
+      self.step_learner()
 
   def run(self):
     while True:

@@ -81,6 +81,11 @@ class ProgramConfig:
     self.pbt.validate()
 
 
+def _quiet_node():
+  """Keeps a node's console to its own progress lines (no per-RPC binding or saver INFO logs)."""
+  logging.set_verbosity(logging.WARNING)
+
+
 def member_suffix(member: int) -> str:
   return f'_{member}'
 
@@ -119,6 +124,7 @@ class MemberLearner:
 
   def __init__(self, member: int, agent_config: config_lib.FtwConfig,
                arena_factory: ArenaFactory, replay_client, config: ProgramConfig):
+    _quiet_node()
     spec = arena_lib.seat_environment_spec(arena_factory(0))
     logger = logging_utils.make_logger(f'learner_{member}', config.run_dir, config.log_period_s,
                                        steps_key='steps', print_to_console=member == 0)
@@ -209,7 +215,7 @@ class MemberLearner:
       while not stopping.stop_requested():
         self._run_commands()
         if self._member.can_sample():
-          self._member.learner.step()
+          self._member.step_learner()
           self._step = self._member.get_step()
           self._checkpointer.save()
         else:
@@ -227,6 +233,7 @@ class Controller(population.PopulationController):
   """The PBT controller node: writes `population.json` and stops the program at the budget."""
 
   def __init__(self, learners: Sequence, team_size: int, config: ProgramConfig):
+    _quiet_node()
     self._budget = config.max_env_steps
     self._max_wall_s = config.max_wall_s
     super().__init__(
@@ -256,6 +263,7 @@ class ArenaWorker:
   def __init__(self, index: int, agent_config: config_lib.FtwConfig,
                arena_factory: ArenaFactory, replay_client, learners: Sequence, controller,
                config: ProgramConfig):
+    _quiet_node()
     seed = core_distributed.derive_seed(config.seed, ARENA_STREAM, index)
     self._environments = [arena_factory(core_distributed.derive_seed(seed, m))
                           for m in range(config.matches_per_arena)]
@@ -334,6 +342,7 @@ class EvaluatorWorker:
 
   def __init__(self, agent_config: config_lib.FtwConfig, arena_factory: ArenaFactory,
                learners: Sequence, controller, config: ProgramConfig):
+    _quiet_node()
     self._config = config
     self._evaluator = evaluation.BotEvaluator(
         arena_factory, agent_config, [rpc.ResilientVariableSource(l) for l in learners],

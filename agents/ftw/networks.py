@@ -121,7 +121,7 @@ class OAREmbedding(snt.Module):
     reward = tf.cast(inputs.reward, tf.float32)
     if self.internal_rewards is not None:
       reward = self.internal_rewards.reward(reward)
-    reward = tf.reshape(reward, [-1, 1])
+    reward = tf.reshape(reward, [tf.shape(features[0])[0], 1])  # One (weighted) reward per row.
     features.append(tf.tanh(reward))
     return tf.concat(features, axis=-1)
 

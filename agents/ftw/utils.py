@@ -89,6 +89,22 @@ def auxiliary_requirements(batch_size: int, use_pixel_control: bool, use_reward_
   return needs
 
 
+def inserted_items(table_or_client, table: str, timeout_s: int = 5) -> Optional[int]:
+  """Items ever inserted into `table` (None if the server did not answer).
+
+  Learners schedule their steps on this count rather than on whether the table can be sampled
+  now, because their datasets prefetch items out of the queue at unpredictable times.
+  """
+  if isinstance(table_or_client, reverb.Table):
+    info = table_or_client.info
+  else:
+    try:
+      info = table_or_client.server_info(timeout=max(1, int(timeout_s)))[table]
+    except Exception:  # pylint: disable=broad-except
+      return None
+  return info.rate_limiter_info.insert_stats.completed
+
+
 def remote_can_sample(client: reverb.Client, needs, timeout_s: int = 5) -> Callable[[], bool]:
   """A can_sample function over tables of a server in another process (one RPC per call)."""
 

@@ -83,7 +83,7 @@ def generate(rng: np.random.Generator, size: int, wall_density: float = 0.2,
         rr, cc = r + k * dr, c + k * dc
         if 1 <= rr < size - 1 and 1 <= cc <= middle:
           walls[rr, cc] = True
-    walls[max(base_row - 1, 1):base_row + 2, 1:3] = False
+    walls[max(base_row - 1, 1):min(base_row + 2, size - 1), 1:3] = False
     walls[:, middle + 1:] = walls[:, :middle][:, ::-1]  # Mirror the left half to the right.
     right_base = (base_row, size - 2)
     distance = distances_from(walls, left_base)
