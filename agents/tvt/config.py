@@ -1,6 +1,7 @@
 """Hyperparameters of the RMA agent with TVT (spec sections 2-4; defaults are the release's)."""
 
 import dataclasses
+import math
 from typing import Optional
 
 
@@ -49,6 +50,10 @@ class TVTConfig:
 
   def validate(self):
     """Raises ValueError naming the first field with an impossible value."""
+    for field in dataclasses.fields(self):
+      value = getattr(self, field.name)
+      if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f'{field.name} must be a finite number, got {value}')
     positive = ('batch_size', 'image_code_size', 'num_latents', 'lstm_units', 'memory_size',
                 'memory_num_reads', 'memory_top_k', 'policy_hidden', 'z_hidden',
                 'episode_length', 'max_queue_size', 'variable_update_period')

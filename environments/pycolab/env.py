@@ -41,6 +41,10 @@ class PycolabEnvironment(dm_env.Environment):
     candidates = objects.APPLE_DISTRACTOR_GRID_CELLS
     if not 0 <= num_apples <= candidates:
       raise ValueError(f'num_apples must be between 0 and {candidates}, got {num_apples}')
+    for name, value in (('apple_reward_min', apple_reward_min),
+                        ('apple_reward_max', apple_reward_max), ('final_reward', final_reward)):
+      if not np.isfinite(value):
+        raise ValueError(f'{name} must be a finite number, got {value}')
     if apple_reward_min > apple_reward_max:
       raise ValueError(f'apple_reward_min ({apple_reward_min}) must not exceed '
                        f'apple_reward_max ({apple_reward_max})')

@@ -1,0 +1,60 @@
+"""Bad input to the TVT commands: one line naming the problem, exit status 2, nothing created."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _run(module, *args, timeout=180):
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
+  return subprocess.run([sys.executable, '-m', module, *args], cwd=ROOT, env=env,
+                        capture_output=True, text=True, timeout=timeout)
+
+
+def _assert_usage_error(result, *fragments):
+  assert result.returncode == 2, (result.returncode, result.stderr[-2000:])
+  errors = [line for line in result.stderr.splitlines() if line.startswith('error:')]
+  assert len(errors) == 1, result.stderr[-2000:]
+  for fragment in fragments:
+    assert fragment in errors[0], errors[0]
+
+
+@pytest.mark.parametrize('args,fragments', [
+    (['--pycolab_game=key_to_dor'], ['pycolab_game', 'key_to_door|active_visual_match']),
+    (['--batch_size=-4'], ['--batch_size must be at least 1, got -4']),
+    (['--pycolab_apple_reward_min=5', '--pycolab_apple_reward_max=2'],
+     ['apple_reward_min (5.0) must not exceed apple_reward_max (2.0)']),
+    (['--pycolab_num_apples=30'], ['num_apples must be between 0 and 22']),
+    (['--gamma=1.5'], ['gamma must be in (0, 1]']),
+    (['--learning_rate=nan'], ['learning_rate must be a finite number']),
+    (['--pycolab_game=active_visual_match', '--nopycolab_crop'], ['always cropped']),
+    (['--distributed', '--logdir='], ['--distributed needs --logdir']),
+])
+def test_training_rejects_bad_flags(args, fragments, tmp_path):
+  logdir = [] if any(a.startswith('--logdir') for a in args) else [f'--logdir={tmp_path / "run"}']
+  result = _run('launch.tvt', *logdir, *args)
+  _assert_usage_error(result, *fragments)
+  assert not (tmp_path / 'run').exists(), 'a rejected command must not create its run'
+
+
+def test_training_refuses_a_directory_holding_another_run(tmp_path):
+  run = tmp_path / 'run'
+  run.mkdir()
+  config = {'game': 'active_visual_match', 'environment': {}, 'agent': {}, 'seed': 0,
+            'distributed': False}
+  (run / 'run_config.json').write_text(json.dumps(config))
+  (run / 'progress.jsonl').write_text('{"episodes": 16}\n')
+  result = _run('launch.tvt', f'--logdir={run}', '--num_episodes=1')
+  _assert_usage_error(result, 'holds a different run')
+  assert sorted(os.listdir(run)) == ['progress.jsonl', 'run_config.json']
+  assert (run / 'progress.jsonl').read_text() == '{"episodes": 16}\n'
+
+
+def test_learning_curve_rejects_a_budget_below_one_batch(tmp_path):
+  result = _run('launch.tvt_learning_curve', f'--logdir={tmp_path}', '--episodes=8')
+  _assert_usage_error(result, '--episodes must be at least 16')
