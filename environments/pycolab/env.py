@@ -85,6 +85,11 @@ class PycolabEnvironment(dm_env.Environment):
     return sum(self._phase_lengths)
 
   @property
+  def steps_taken(self) -> int:
+    """Actions taken in the current episode."""
+    return self._steps
+
+  @property
   def phase(self) -> int:
     """0, 1 or 2: the phase the next action is taken in."""
     return self._story.the_plot.this_chapter
