@@ -159,7 +159,8 @@ class TVTLearner(acme.Learner, savers.TFSaveable):
     return dict(images=time_major(data.observation), actions=time_major(data.action),
                 env_rewards=time_major(data.reward).astype(np.float32), discounts=discounts,
                 mask=mask, tvt_rewards=tvt.astype(np.float32),
-                behaviour_logits=time_major(extras['logits']))
+                behaviour_logits=time_major(extras['logits']),
+                read_strengths=time_major(extras['read_strengths']))
 
   def step(self):
     batch = self.prepare_batch(next(self._dataset).data)
@@ -182,10 +183,16 @@ class TVTLearner(acme.Learner, savers.TFSaveable):
                               **self._progress()))
 
   def _episode_metrics(self, batch) -> Dict[str, float]:
-    """Batch means of the episode return, the last-phase reward and the summed TVT reward."""
+    """Batch means of the episode return, the last-phase reward and the summed TVT reward; and
+    how strongly the actors read their memories (TVT needs reads above the threshold)."""
     rewards, mask = batch['env_rewards'] * batch['mask'], batch['mask']
+    strengths = batch['read_strengths'][mask > 0]  # [steps, heads] of the acting-time reads.
     metrics = {'reward': float(rewards.sum(0).mean()),
-               'tvt_reward': float(batch['tvt_rewards'].sum(0).mean())}
+               'tvt_reward': float(batch['tvt_rewards'].sum(0).mean()),
+               'read_strength_mean': float(strengths.mean()),
+               'read_strength_max': float(strengths.max()),
+               'strong_read_fraction': float(
+                   (strengths > self._config.tvt_read_strength_threshold).any(-1).mean())}
     if self._config.last_phase_steps:
       lengths = mask.sum(0)
       in_last_phase = np.arange(len(mask))[:, None] >= lengths - self._config.last_phase_steps

@@ -66,7 +66,8 @@ class ConsoleLogger(loggers.Logger):
   _HEAD = (('episodes', '{:.0f} episodes'), ('env_steps', '{:.0f} env steps'),
            ('steps_per_second', '{:.0f} steps/s'), ('reward', 'reward {:.2f}'),
            ('last_phase_reward', 'last phase reward {:.2f}'),
-           ('tvt_reward', 'tvt reward {:.3f}'), ('total_loss', 'total loss {:.2f}'))
+           ('tvt_reward', 'tvt reward {:.3f}'), ('read_strength_max', 'max read strength {:.2f}'),
+           ('total_loss', 'total loss {:.2f}'))
   _TERMS = ('pg_loss', 'baseline_loss', 'entropy_loss', 'recon_loss_image',
             'recon_loss_action', 'recon_loss_reward', 'read_reg_strength_loss')
 
