@@ -105,3 +105,21 @@ from environments import ctf  # pylint: disable=g-import-not-at-top,wrong-import
 
 register('CaptureTheFlag1v1-v0', functools.partial(ctf.CaptureTheFlag, team_size=1), 'ctf_1v1')
 register('CaptureTheFlag2v2-v0', functools.partial(ctf.CaptureTheFlag, team_size=2), 'ctf_2v2')
+
+
+def _tvt_dmlab(level: str) -> Callable[..., dm_env.Environment]:
+  """A factory for one of TVT's DeepMind Lab levels (needs deepmind_lab; see BUILD.md)."""
+
+  def factory(**kwargs) -> dm_env.Environment:
+    from agents.tvt import dmlab  # pylint: disable=g-import-not-at-top
+    return dmlab.DeepMindLabEnvironment(level, **kwargs)
+
+  return factory
+
+
+# TVT's DeepMind Lab levels (spec tvt.md section 6), e.g. 'dmlab_key_to_door'.
+for _level in ('passive_visual_match', 'active_visual_match', 'key_to_door',
+               'key_to_door_bluekey', 'two_negative_keys', 'latent_information_acquisition',
+               'key_to_door_to_match'):
+  register(f'DeepMindLabTVT_{_level}-v0', _tvt_dmlab(_level), f'dmlab_{_level}')
+del _level
