@@ -12,15 +12,14 @@ progress line per evaluation. --override KEY=JSON changes one config key (checke
 A bad config, flag or existing output is one line on stderr and exit status 2.
 """
 
-import json
 import os
 
 from absl import app
 from absl import flags
 
 from agents.core import launching
-from agents.model_based import config as config_lib
 from agents.model_based import train
+from launch import model_based_common
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('config', None, 'JSON config (the release\'s keys plus agent_type).',
@@ -36,41 +35,12 @@ DEFAULT_OUTPUTS = {'ER': 'ER', 'perfect_model': 'perfect_model',
                    'simple_model': 'simple_model', 'latent_model': 'latent_model'}
 
 
-def parse_overrides(overrides) -> dict:
-  """{key: value} from KEY=JSON strings; ValueError naming a malformed one."""
-  changes = {}
-  for override in overrides:
-    key, separator, text = override.partition('=')
-    if not separator or not key:
-      raise ValueError(f'--override must be KEY=VALUE, got {override!r}')
-    try:
-      changes[key] = json.loads(text)
-    except json.JSONDecodeError:
-      changes[key] = text  # A bare word is a string.
-  return changes
-
-
-def load_config(path: str, overrides) -> config_lib.ExperimentConfig:
-  """The checked config of `path` with `overrides`; exits with status 2 naming the problem."""
-  try:
-    with open(path) as f:
-      raw = json.load(f)
-    if isinstance(raw, dict):
-      raw.update(parse_overrides(overrides))
-    return config_lib.from_dict(raw)
-  except OSError as error:
-    launching.exit_with_usage_error(f'cannot read config {path}: {error.strerror}')
-  except json.JSONDecodeError as error:
-    launching.exit_with_usage_error(f'config {path} is not valid JSON: {error}')
-  except ValueError as error:  # ConfigError, bad overrides.
-    launching.exit_with_usage_error(f'{path}: {error}')
-
-
 def main(argv):
   del argv
+  model_based_common.quiet_jax_logs()
   if FLAGS.config is None:
     launching.exit_with_usage_error('--config is required')
-  config = load_config(FLAGS.config, FLAGS.override)
+  config = model_based_common.load_config(FLAGS.config, FLAGS.override)
   output = FLAGS.output or DEFAULT_OUTPUTS[config.agent_type]
   existing = [f'{output}{suffix}' for suffix in ('.out', '.params')
               if os.path.exists(f'{output}{suffix}')]

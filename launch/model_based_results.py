@@ -13,7 +13,6 @@ an interrupted run continues where it stopped.
 """
 
 import json
-import logging
 import os
 import time
 
@@ -26,6 +25,7 @@ from agents.model_based import config as config_lib
 from agents.model_based import outputs
 from agents.model_based import train
 from agents.model_based import tuned
+from launch import model_based_common
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('output_dir', 'runs/model_based_results', 'Where outputs and the plot go.')
@@ -61,7 +61,7 @@ def _complete(path: str, config: config_lib.ExperimentConfig) -> bool:
 
 def main(argv):
   del argv
-  logging.getLogger('jax._src.xla_bridge').setLevel(logging.WARNING)
+  model_based_common.quiet_jax_logs()
   unknown = [a for a in FLAGS.agents if a not in tuned.AGENTS]
   if unknown:
     launching.exit_with_usage_error(f'unknown agent {unknown[0]!r} in --agents; valid: '

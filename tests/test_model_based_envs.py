@@ -1,6 +1,7 @@
 """The pure-JAX environments against the rules and sanity values of the spec (section 1)."""
 
 import collections
+import os
 
 import dm_env
 import jax
@@ -13,6 +14,10 @@ from agents.model_based import experiment
 from environments import jax_envs
 from environments.jax_envs import button_grid
 from environments.jax_envs import proc_maze
+
+# Compilation dominates these tests: XLA's backend optimisations cost far more time than they
+# save on tiny networks (it takes effect if no JAX computation ran earlier in this process).
+os.environ.setdefault('XLA_FLAGS', '--xla_backend_optimization_level=0')
 
 NOOP, UP, LEFT, DOWN, RIGHT = range(5)
 

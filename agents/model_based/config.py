@@ -236,12 +236,10 @@ def from_dict(raw: Any) -> ExperimentConfig:
   values = {}
   for key, field in _FIELDS.items():
     used = agent_type in field.metadata['agents']
-    if key not in raw:
+    value = raw.get(key)
+    if value is None:  # Absent or null: the default, if the release has one for this agent.
       if field.metadata['required'] and used:
         raise ConfigError(f'config is missing key {key!r} (needed by agent_type {agent_type!r})')
-      continue
-    value = raw[key]
-    if value is None and not field.metadata['required']:
       continue
     _check_type(key, value, field.type)
     choices = field.metadata['choices']

@@ -43,11 +43,11 @@ def progress(result: experiment.ChunkResult, num_seeds: int, seconds: float) -> 
 
 def train(config: config_lib.ExperimentConfig, seed: int, output: Optional[str],
           seed_indices: Optional[Sequence[int]] = None, label: str = 'model_based',
-          logger: Optional[loggers.Logger] = None) -> Dict[str, list]:
+          logger: Optional[loggers.Logger] = None) -> experiment.Run:
   """Trains `config`'s seeds (`seed_indices`, default all) from master seed `seed`.
 
   Writes `output.out` (and `output.params` if `config.save_params`) unless `output` is None.
-  Returns the metrics. `steps_per_second` in the progress lines counts environment steps of
+  Returns the finished run (its `metrics`, its `saved_params()`). `steps_per_second` in the progress lines counts environment steps of
   all seeds together, compilation included.
   """
   logger = logger or make_logger(label)
@@ -67,9 +67,9 @@ def train(config: config_lib.ExperimentConfig, seed: int, output: Optional[str],
     logger.write(progress(result, num_seeds, time.time() - started))
   if output and config.save_params:
     outputs.write_params(f'{output}.params', run.saved_params())
-  return run.metrics
+  return run
 
 
-def final_values(metrics: Dict[str, list], last: int = 1) -> np.ndarray:
+def final_values(metrics: Dict[str, list], last: int) -> np.ndarray:
   """Per-seed mean of the last `last` evaluations."""
   return np.asarray(metrics['reward_rates'][-last:]).mean(axis=0)
