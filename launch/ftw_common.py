@@ -13,13 +13,10 @@ from typing import Dict, List, Optional, Tuple
 from absl import flags
 
 import environments
-from agents.core import launching
+from agents.core import cli
 from agents.ftw import config as config_lib
-from agents.ftw import distributed
-from agents.ftw import evaluation
 from environments import ctf
 from environments.ctf import bots as bots_lib
-from hyperparameters import base as hyper_base
 from hyperparameters import population
 
 FLAGS = flags.FLAGS
@@ -49,7 +46,7 @@ def define_flags(logdir: str, num_steps: int, max_minutes: float):
   flags.DEFINE_string('logdir', logdir, 'Run directory: checkpoints, TensorBoard, logs.',
                       short_name='l')
   flags.DEFINE_integer('seed', 0, 'Base seed of every member, arena and evaluation.')
-  flags.DEFINE_enum('launch_type', 'local_mp', launching.LAUNCH_TYPES, 'How to launch nodes.')
+  flags.DEFINE_enum('launch_type', 'local_mp', cli.LAUNCH_TYPES, 'How to launch nodes.')
   flags.DEFINE_bool('loopback_only', True, 'Bind every server of the run to loopback.')
   flags.DEFINE_enum('core_type', _GRID.core_type, ['lstm', 'rpth', 'rpth_dnc'],
                     'Core: plain LSTM, RPTH, or RPTH with the shared DNC memory.')
@@ -77,12 +74,12 @@ def _floats(name: str, values: List[str]):
   try:
     numbers = [float(v) for v in values]
   except ValueError:
-    launching.exit_with_usage_error(f'--{name} must be numbers, got {",".join(values)}')
+    cli.exit_with_usage_error(f'--{name} must be numbers, got {",".join(values)}')
   if len(numbers) == 1:
     return numbers[0]
   if len(numbers) == 2:
     return tuple(numbers)
-  launching.exit_with_usage_error(f'--{name} takes a value or min,max; got {len(numbers)} values')
+  cli.exit_with_usage_error(f'--{name} takes a value or min,max; got {len(numbers)} values')
 
 
 def _internal_rewards() -> Dict:
@@ -92,42 +89,45 @@ def _internal_rewards() -> Dict:
   try:
     weights = tuple(float(v) for v in values)
   except ValueError:
-    launching.exit_with_usage_error(f'--internal_rewards must be numbers, got {",".join(values)}')
+    cli.exit_with_usage_error(f'--internal_rewards must be numbers, got {",".join(values)}')
   if len(weights) != ctf.NUM_EVENTS:
-    launching.exit_with_usage_error(
+    cli.exit_with_usage_error(
         f'--internal_rewards has {len(weights)} weights but the arena has {ctf.NUM_EVENTS} '
         f'events ({", ".join(ctf.EVENT_NAMES)})')
   return {'internal_reward_weights': weights}
 
 
-def configs_from_flags() -> Tuple[str, Dict, config_lib.FtwConfig, distributed.ProgramConfig]:
+def configs_from_flags() -> Tuple[str, Dict, config_lib.FtwConfig, config_lib.ProgramConfig]:
   """(arena id, arena kwargs, agent config, program config); exits with status 2 if invalid."""
   try:
     arena_id = environments.canonical_id(FLAGS.arena)
   except environments.UnknownEnvironmentError:
     arena_id = FLAGS.arena
   if arena_id not in ctf.ARENA_TEAM_SIZES:
-    launching.exit_with_usage_error(f'unknown arena {FLAGS.arena!r}; valid arenas: '
+    cli.exit_with_usage_error(f'unknown arena {FLAGS.arena!r}; valid arenas: '
                                     f'{", ".join(ctf.ARENA_TEAM_SIZES)} (aliases ctf_1v1, '
                                     'ctf_2v2)')
   if FLAGS.population_size < 2:
-    launching.exit_with_usage_error(
+    cli.exit_with_usage_error(
         f'--population_size must be at least 2 (PBT needs members to compare), got '
         f'{FLAGS.population_size}')
   for name in ('num_steps', 'episode_length', 'eval_matches', 'final_eval_matches'):
     if getattr(FLAGS, name) < 1:
-      launching.exit_with_usage_error(f'--{name} must be at least 1, got {getattr(FLAGS, name)}')
+      cli.exit_with_usage_error(f'--{name} must be at least 1, got {getattr(FLAGS, name)}')
   for bot in FLAGS.eval_bots:
     if bot not in bots_lib.BOT_NAMES:
-      launching.exit_with_usage_error(f'unknown bot {bot!r} in --eval_bots; valid: '
+      cli.exit_with_usage_error(f'unknown bot {bot!r} in --eval_bots; valid: '
                                       f'{", ".join(bots_lib.BOT_NAMES)}')
   try:
     map_size = tuple(int(v) for v in FLAGS.map_size)
     period = tuple(int(v) for v in FLAGS.slow_core_period)
   except ValueError as error:
-    launching.exit_with_usage_error(f'--map_size and --slow_core_period take integers: {error}')
+    cli.exit_with_usage_error(f'--map_size and --slow_core_period take integers: {error}')
   if len(period) != 2:
-    launching.exit_with_usage_error('--slow_core_period takes min,max')
+    cli.exit_with_usage_error('--slow_core_period takes min,max')
+  if period[0] > period[1]:
+    cli.exit_with_usage_error(f'--slow_core_period range has min {period[0]} above max '
+                              f'{period[1]}')
   arena_kwargs = dict(episode_length=FLAGS.episode_length,
                       map_size=map_size[0] if len(map_size) == 1 else map_size)
   evolved = {name: _floats(name, getattr(FLAGS, name)) for name in config_lib.EVOLVED_FLOATS}
@@ -139,7 +139,7 @@ def configs_from_flags() -> Tuple[str, Dict, config_lib.FtwConfig, distributed.P
         slow_core_period_min_max=period, **evolved, **_internal_rewards())
     pbt = population.PbtConfig(ready_steps=FLAGS.ready_steps,
                                exploit_threshold=FLAGS.exploit_threshold)
-    program_config = distributed.ProgramConfig(
+    program_config = config_lib.ProgramConfig(
         run_dir=FLAGS.logdir, population_size=FLAGS.population_size,
         num_arenas=FLAGS.num_arenas, matches_per_arena=FLAGS.matches_per_arena,
         max_env_steps=FLAGS.num_steps, max_wall_s=FLAGS.max_minutes * 60 or None,
@@ -147,7 +147,7 @@ def configs_from_flags() -> Tuple[str, Dict, config_lib.FtwConfig, distributed.P
         evaluation_bots=tuple(FLAGS.eval_bots), evaluation_period_s=FLAGS.eval_period_s)
     program_config.validate()
   except ValueError as error:
-    launching.exit_with_usage_error(str(error))
+    cli.exit_with_usage_error(str(error))
   return arena_id, arena_kwargs, agent_config, program_config
 
 
@@ -184,9 +184,14 @@ def network_shape(agent_config: config_lib.FtwConfig) -> Dict:
 
 
 def run(arena_id: str, arena_kwargs: Dict, agent_config: config_lib.FtwConfig,
-        program_config: distributed.ProgramConfig, final_eval_matches: int,
+        program_config: config_lib.ProgramConfig, final_eval_matches: int,
         launch_type: str, loopback_only: bool) -> Dict:
   """Launches the population program, then evaluates the final checkpoints and summarises."""
+  # pylint: disable=g-import-not-at-top
+  from agents.core import launching
+  from agents.ftw import distributed
+  from agents.ftw import evaluation
+  # pylint: enable=g-import-not-at-top
   run_dir = program_config.run_dir
   team_size = ctf.ARENA_TEAM_SIZES[arena_id]
   run_config = {'arena': arena_id, 'arena_kwargs': arena_kwargs,
@@ -197,7 +202,7 @@ def run(arena_id: str, arena_kwargs: Dict, agent_config: config_lib.FtwConfig,
   try:
     resumed = write_or_check_run_config(run_dir, run_config)
   except ValueError as error:
-    launching.exit_with_usage_error(str(error))
+    cli.exit_with_usage_error(str(error))
   launching.prepare_launcher(launch_type, loopback_only)
   print(f'FTW on {arena_id}: population {program_config.population_size}, '
         f'{program_config.num_arenas} arenas x {program_config.matches_per_arena} matches, '

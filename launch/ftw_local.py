@@ -13,7 +13,7 @@ hyperparameters are printed; curves go to <logdir>/elo.png.
 
 from absl import app
 
-from agents.core import launching
+from agents.core import cli
 from launch import ftw_common
 
 ftw_common.define_flags(logdir='runs/ftw_local', num_steps=150_000, max_minutes=13.0)
@@ -28,4 +28,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main, flags_parser=launching.parse_flags)
+  app.run(main, flags_parser=cli.parse_flags)

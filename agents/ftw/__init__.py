@@ -3,15 +3,23 @@
 The public names of the original `ftw` package (spec 2): the single-process agent `FTW`, the
 learner `FtwLearner`, the actor `FtwActor` and the helpers of `ftw.agents.tf.ftw.utils`. The
 population program is `agents.ftw.distributed`; its entry point `launch/ftw_local.py`.
+
+The names load on first use, so that `agents.ftw.config` (what command lines validate their
+flags with) imports without TensorFlow.
 """
 
-from agents.ftw.acting import FtwActor
-from agents.ftw.agent import FTW
-from agents.ftw.agent import FTWWithoutActor
-from agents.ftw.config import FtwConfig
-from agents.ftw.learning import FtwLearner
-from agents.ftw.utils import create_adders
-from agents.ftw.utils import create_datasets
-from agents.ftw.utils import create_reverb_tables
-from agents.ftw.utils import initialize_hypers
-from agents.ftw.utils import initialize_internal_rewards
+import importlib
+
+_EXPORTS = {
+    'FTW': 'agent', 'FTWWithoutActor': 'agent', 'FtwActor': 'acting', 'FtwConfig': 'config',
+    'FtwLearner': 'learning', 'create_adders': 'utils', 'create_datasets': 'utils',
+    'create_reverb_tables': 'utils', 'initialize_hypers': 'utils',
+    'initialize_internal_rewards': 'utils',
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+  if name in _EXPORTS:
+    return getattr(importlib.import_module(f'agents.ftw.{_EXPORTS[name]}'), name)
+  raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

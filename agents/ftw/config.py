@@ -6,12 +6,13 @@ capture-the-flag grid world: the same agent with smaller layers for 11x11 views.
 """
 
 import dataclasses
-from typing import Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Tuple
 
-from hyperparameters import base as hyper_base
-from agents.ftw import networks
+from hyperparameters import population
+from hyperparameters import ranges
 
-FloatOrRange = Union[float, Tuple[float, float]]
+FloatOrRange = ranges.FloatOrRange
+CORE_TYPES = ('lstm', 'rpth', 'rpth_dnc')
 EVOLVED_FLOATS = ('learning_rate', 'entropy_cost', 'reward_prediction_cost', 'pixel_control_cost',
                   'kld_prior_fixed_cost', 'kld_prior_posterior_cost', 'scale_grads_fast_to_slow')
 
@@ -88,9 +89,9 @@ class FtwConfig:
         raise ValueError(f'{name} must be at least 1, got {getattr(self, name)}')
     if self.sequence_length < 2:
       raise ValueError(f'sequence_length must be at least 2, got {self.sequence_length}')
-    if self.core_type not in networks.CORE_TYPES:
+    if self.core_type not in CORE_TYPES:
       raise ValueError(f'unknown core_type {self.core_type!r}; valid: '
-                       f'{", ".join(networks.CORE_TYPES)}')
+                       f'{", ".join(CORE_TYPES)}')
     if self.max_queue_size < self.batch_size:
       raise ValueError(f'max_queue_size ({self.max_queue_size}) must hold a batch '
                        f'({self.batch_size})')
@@ -101,7 +102,7 @@ class FtwConfig:
     if low < 1 or low > high:
       raise ValueError(f'slow_core_period_min_max must be 1 <= min <= max, got ({low}, {high})')
     for name in EVOLVED_FLOATS + ('internal_rewards',):
-      hyper_base.check_range(name, getattr(self, name))
+      ranges.check_range(name, getattr(self, name))
     events = self.num_environment_events
     for name in ('internal_reward_signs', 'internal_reward_weights'):
       value = getattr(self, name)
@@ -134,3 +135,37 @@ def grid_world_config(**overrides) -> FtwConfig:
   config = FtwConfig(**values)
   config.validate()
   return config
+
+
+@dataclasses.dataclass
+class ProgramConfig:
+  """The population's size, its nodes, its budget and where it writes."""
+  run_dir: str
+  population_size: int = 4
+  num_arenas: int = 2
+  matches_per_arena: int = 4
+  max_env_steps: Optional[int] = None  # Environment steps of training matches (None: forever).
+  max_wall_s: Optional[float] = None  # Wall-clock limit of this launch.
+  seed: int = 0
+  pbt: population.PbtConfig = dataclasses.field(default_factory=population.PbtConfig)
+  with_evaluator: bool = True
+  evaluation_matches: int = 8  # Matches per member against each bot, per evaluation round.
+  evaluation_bots: Tuple[str, ...] = ('random', 'rusher')
+  evaluation_period_s: float = 60.0
+  variable_update_period: int = 20  # Arena steps between weight pulls.
+  checkpoint_period_minutes: float = 1.0
+  log_period_s: float = 15.0
+  rpc_timeout_s: float = 60.0
+
+  def validate(self):
+    if self.population_size < 2:
+      raise ValueError(f'the population needs at least 2 members, got {self.population_size}')
+    for name in ('num_arenas', 'matches_per_arena', 'evaluation_matches',
+                 'variable_update_period'):
+      if getattr(self, name) < 1:
+        raise ValueError(f'{name} must be at least 1, got {getattr(self, name)}')
+    if self.max_env_steps is not None and self.max_env_steps < 1:
+      raise ValueError(f'max_env_steps must be positive, got {self.max_env_steps}')
+    if self.max_wall_s is not None and self.max_wall_s <= 0:
+      raise ValueError(f'max_wall_s must be positive, got {self.max_wall_s}')
+    self.pbt.validate()

@@ -45,40 +45,7 @@ from hyperparameters import population
 
 ArenaFactory = Callable[[int], dm_env.Environment]  # seed -> a multi-player arena.
 ARENA_STREAM, EVALUATION_STREAM = 2_000_000, 3_000_000
-
-
-@dataclasses.dataclass
-class ProgramConfig:
-  """The population's size, its nodes, its budget and where it writes."""
-  run_dir: str
-  population_size: int = 4
-  num_arenas: int = 2
-  matches_per_arena: int = 4
-  max_env_steps: Optional[int] = None  # Environment steps of training matches (None: forever).
-  max_wall_s: Optional[float] = None  # Wall-clock limit of this launch.
-  seed: int = 0
-  pbt: population.PbtConfig = dataclasses.field(default_factory=population.PbtConfig)
-  with_evaluator: bool = True
-  evaluation_matches: int = 8  # Matches per member against each bot, per evaluation round.
-  evaluation_bots: Tuple[str, ...] = ('random', 'rusher')
-  evaluation_period_s: float = 60.0
-  variable_update_period: int = 20  # Arena steps between weight pulls.
-  checkpoint_period_minutes: float = 1.0
-  log_period_s: float = 15.0
-  rpc_timeout_s: float = 60.0
-
-  def validate(self):
-    if self.population_size < 2:
-      raise ValueError(f'the population needs at least 2 members, got {self.population_size}')
-    for name in ('num_arenas', 'matches_per_arena', 'evaluation_matches',
-                 'variable_update_period'):
-      if getattr(self, name) < 1:
-        raise ValueError(f'{name} must be at least 1, got {getattr(self, name)}')
-    if self.max_env_steps is not None and self.max_env_steps < 1:
-      raise ValueError(f'max_env_steps must be positive, got {self.max_env_steps}')
-    if self.max_wall_s is not None and self.max_wall_s <= 0:
-      raise ValueError(f'max_wall_s must be positive, got {self.max_wall_s}')
-    self.pbt.validate()
+ProgramConfig = config_lib.ProgramConfig
 
 
 def _quiet_node():

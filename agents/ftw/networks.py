@@ -42,7 +42,6 @@ for _module in (snt_utils, snt_initializers):
         **vars(collections), **{name: getattr(collections.abc, name)
                                 for name in ('Sequence', 'Mapping', 'Iterable')})
 
-CORE_TYPES = ('lstm', 'rpth', 'rpth_dnc')
 FIXED_PRIOR_SCALE = 0.1  # The N(0, 0.1^2) of the extra KL term (hard-coded in the original).
 
 

@@ -11,6 +11,7 @@ from typing import Callable, Optional, Sequence, Tuple
 from acme import specs
 import numpy as np
 import reverb
+import tree
 
 from agents.core import datasets as core_datasets
 from agents.ftw import adders as ftw_adders
@@ -120,14 +121,47 @@ def remote_can_sample(client: reverb.Client, needs, timeout_s: int = 5) -> Calla
   return can_sample
 
 
+class QueueBatchIterator:
+  """Batches of a FIFO queue table, in order, without ever dropping an item.
+
+  `agents.core.datasets.ReverbBatchIterator` rebuilds its dataset after each sampling timeout,
+  and items that the old dataset had already taken out of a queue but not yet returned are then
+  lost (measured: 1 item in 200 with writes paced around the 1 s timeout). FTW learners only
+  ask for a batch once the table's insert count says its items exist, so this iterator samples
+  with no timeout and never rebuilds; at shutdown the replay server goes away and the pending
+  call fails.
+  """
+
+  def __init__(self, server_address: str, table: str, batch_size: int,
+               signature_timeout_s: int = 60):
+    self._server_address = server_address
+    self._table = table
+    self._batch_size = batch_size
+    self._signature_timeout_s = signature_timeout_s
+    self._iterator = None
+
+  def __iter__(self):
+    return self
+
+  def __next__(self):
+    if self._iterator is None:
+      dataset = reverb.TrajectoryDataset.from_table_signature(
+          server_address=self._server_address, table=self._table,
+          max_in_flight_samples_per_worker=self._batch_size, num_workers_per_iterator=1,
+          get_signature_timeout_secs=self._signature_timeout_s)
+      self._iterator = iter(dataset.batch(self._batch_size))
+    return tree.map_structure(lambda x: x.numpy(), next(self._iterator))
+
+
 def create_datasets(learner_client, environment_spec: specs.EnvironmentSpec, batch_size: int,
                     sequence_length: int, extra_spec=None, use_pixel_control: bool = False,
                     use_reward_prediction: bool = False,
                     reward_prediction_sequence_length: int = 3, table_suffix: str = ''):
   """(queue, pixel control, nonzero RP, zero RP) batch iterators; None for disabled tasks.
 
-  Each yields numpy batches [B, ...] (B / 2 for the reward-prediction tables) and stays
-  stoppable (`agents.core.datasets.ReverbBatchIterator`). Shapes come from the table signatures,
+  Each yields numpy batches [B, ...] (B / 2 for the reward-prediction tables): the queue's in
+  FIFO order and losslessly (`QueueBatchIterator`: ask only for inserted items), the replays'
+  through `agents.core.datasets.ReverbBatchIterator`, which stays stoppable. Shapes come from the table signatures,
   so `environment_spec`, `sequence_length`, `extra_spec` are only kept for the original's API.
   """
   del environment_spec, sequence_length, extra_spec, reward_prediction_sequence_length
@@ -137,7 +171,7 @@ def create_datasets(learner_client, environment_spec: specs.EnvironmentSpec, bat
   def iterator(table, size):
     return core_datasets.ReverbBatchIterator(address, table, size)
 
-  queue = iterator(names.queue, batch_size)
+  queue = QueueBatchIterator(address, names.queue, batch_size)
   pixel_control = iterator(names.pixel_control, batch_size) if use_pixel_control else None
   nonzero = zero = None
   if use_reward_prediction:

@@ -1,0 +1,47 @@
+"""Bad input to launch.ftw_local: one line naming the problem, exit status 2, nothing created."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _run(*args, timeout=180):
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
+  return subprocess.run([sys.executable, '-m', 'launch.ftw_local', *args], cwd=ROOT, env=env,
+                        capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize('args, fragments', [
+    (['--population_size=1'], ['--population_size must be at least 2']),
+    (['--arena=CaptureTheFlag3v3-v0'], ["unknown arena 'CaptureTheFlag3v3-v0'",
+                                         'CaptureTheFlag1v1-v0']),
+    (['--internal_rewards=0.5,1,1'], ['--internal_rewards has 3 weights', '13 events']),
+    (['--learning_rate=5e-3,1e-5'], ['learning_rate range has min 0.005 above max 1e-05']),
+    (['--slow_core_period=20,5'], ['--slow_core_period range has min 20 above max 5']),
+    (['--eval_bots=random,camper'], ["unknown bot 'camper'"]),
+    (['--num_arenas=zero'], ['num_arenas']),
+])
+def test_bad_flags_give_one_line_and_exit_status_2(args, fragments, tmp_path):
+  result = _run(f'--logdir={tmp_path / "run"}', *args)
+  assert result.returncode == 2, (result.returncode, result.stderr[-2000:])
+  errors = [line for line in result.stderr.splitlines() if line.startswith('error:')]
+  assert len(errors) == 1, result.stderr[-2000:]
+  for fragment in fragments:
+    assert fragment in errors[0], errors[0]
+  assert not (tmp_path / 'run').exists(), 'a rejected command must not create its run'
+
+
+def test_a_directory_holding_another_population_is_left_alone(tmp_path):
+  run = tmp_path / 'run'
+  run.mkdir()
+  config = {'arena': 'CaptureTheFlag2v2-v0', 'population_size': 4}
+  (run / 'run_config.json').write_text(json.dumps(config))
+  result = _run(f'--logdir={run}')
+  assert result.returncode == 2, result.stderr[-2000:]
+  assert 'holds a different run' in result.stderr
+  assert sorted(os.listdir(run)) == ['run_config.json']
