@@ -83,30 +83,15 @@ def main(argv):
   env_id, eval_ids, agent_config, program_config = _configs()
   # Imported only once the flags are known to be good, so that bad input is refused at once.
   # pylint: disable=g-import-not-at-top
-  from agents.core import distributed
   from agents.core import launching
-  from agents.meta_rl import builder as builder_lib
   from launch import meta_rl_common
   # pylint: enable=g-import-not-at-top
   launching.prepare_launcher(FLAGS.launch_type, FLAGS.loopback_only)
-  run_config = meta_rl_common.make_run_config(env_id, FLAGS.num_trials, FLAGS.meta,
-                                              agent_config, num_steps=FLAGS.num_steps)
   try:
-    resumed = meta_rl_common.write_or_check_run_config(FLAGS.logdir, run_config)
-  except ValueError as error:
+    meta_rl_common.train(env_id, agent_config, program_config, FLAGS.meta,
+                         FLAGS.launch_type, FLAGS.loopback_only)
+  except ValueError as error:  # The run directory holds another run; nothing was touched.
     cli.exit_with_usage_error(str(error))
-  print(f'meta-RL on {env_id}: {FLAGS.num_workers} workers x {FLAGS.envs_per_worker} bandits, '
-        f'{FLAGS.num_steps} steps, run directory {FLAGS.logdir}'
-        f'{" (resuming)" if resumed else ""}', flush=True)
-
-  builder = builder_lib.MetaRLBuilder(agent_config)
-  environment_factory = environments.make_factory(env_id, num_trials=FLAGS.num_trials,
-                                                  meta=FLAGS.meta)
-  program = distributed.make_program(builder, environment_factory, program_config,
-                                     name='meta_rl')
-  try:
-    launching.launch(program, FLAGS.launch_type, FLAGS.logdir,
-                     loopback_only=FLAGS.loopback_only)
   except launching.NodeFailedError as error:
     print(f'error: {error}', file=sys.stderr, flush=True)
     sys.exit(1)

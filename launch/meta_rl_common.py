@@ -8,13 +8,18 @@ from typing import Dict, Optional, Sequence
 import numpy as np
 
 import environments
+from agents.core import distributed
+from agents.core import launching
 from agents.meta_rl import baselines
+from agents.meta_rl import builder as builder_lib
 from agents.meta_rl import config as config_lib
 from agents.meta_rl import evaluation
 
 RUN_CONFIG = 'run_config.json'
-# Fields that must match to resume a run from its checkpoint (they shape the network or task).
-_RESUME_KEYS = ('env_id', 'num_trials', 'meta', 'agent')
+# What must match to resume a run from its checkpoint: the task and the network's shape.
+# Other hyperparameters (the budget, learning rate, ...) may change between sessions.
+_RESUME_KEYS = ('env_id', 'num_trials', 'meta')
+_RESUME_AGENT_KEYS = ('num_arms', 'lstm_units', 'normalise_trial_index')
 
 
 def make_run_config(env_id: str, num_trials: int, meta: bool,
@@ -32,22 +37,47 @@ def read_run_config(run_dir: str) -> Optional[Dict]:
 
 
 def write_or_check_run_config(run_dir: str, run_config: Dict) -> bool:
-  """Writes the run's config, or checks it against the one already there.
+  """Writes the run's config after checking it against the one already there, if any.
 
   Returns True if the directory already held this run (a resume). Raises ValueError, touching
-  nothing, if it holds a different run.
+  nothing, if it holds a different run (another task or network shape).
   """
   existing = read_run_config(run_dir)
   if existing is not None:
     different = [k for k in _RESUME_KEYS if existing.get(k) != run_config.get(k)]
+    different += [k for k in _RESUME_AGENT_KEYS
+                  if existing.get('agent', {}).get(k) != run_config['agent'].get(k)]
     if different:
       raise ValueError(f'{run_dir} holds a different run (it differs in {", ".join(different)});'
                        ' choose another --logdir or repeat its settings to resume it')
-    return True
   os.makedirs(run_dir, exist_ok=True)
   with open(os.path.join(run_dir, RUN_CONFIG), 'w') as f:
     json.dump(run_config, f, indent=2)
-  return False
+  return existing is not None
+
+
+def train(env_id: str, agent_config: config_lib.MetaRLConfig,
+          program_config: distributed.DistributedConfig, meta: bool = True,
+          launch_type: str = 'local_mp', loopback_only: bool = True) -> bool:
+  """Runs the distributed meta-RL program in `program_config.run_dir` until its step budget.
+
+  Returns whether it resumed an earlier run of the same directory. Raises ValueError, having
+  written nothing, if the directory holds a different run, and launching.NodeFailedError if a
+  node died (checkpoints written so far are kept).
+  """
+  run_dir = program_config.run_dir
+  run_config = make_run_config(env_id, agent_config.num_trials, meta, agent_config,
+                               num_steps=program_config.max_actor_steps)
+  resumed = write_or_check_run_config(run_dir, run_config)
+  print(f'meta-RL on {run_config["env_id"]}: {program_config.num_actors} workers x '
+        f'{program_config.envs_per_actor} bandits, {program_config.max_actor_steps} steps, '
+        f'run directory {run_dir}{" (resuming)" if resumed else ""}', flush=True)
+  environment_factory = environments.make_factory(env_id, num_trials=agent_config.num_trials,
+                                                  meta=meta)
+  program = distributed.make_program(builder_lib.MetaRLBuilder(agent_config),
+                                     environment_factory, program_config, name='meta_rl')
+  launching.launch(program, launch_type, run_dir, loopback_only=loopback_only)
+  return resumed
 
 
 def agent_config_of(run_config: Dict) -> config_lib.MetaRLConfig:

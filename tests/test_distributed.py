@@ -203,3 +203,81 @@ def test_every_server_listens_on_loopback_only(finished_run):
 def test_program_stops_by_itself_leaving_no_process(finished_run):
   assert not finished_run['leftovers'], finished_run['leftovers']
   assert finished_run['elapsed'] < 240
+
+
+class _FailingBandit:
+  """A bandit that raises after `fail_after` steps, standing in for an actor that dies."""
+
+  def __init__(self, env, fail_after):
+    self._env = env
+    self._steps = 0
+    self._fail_after = fail_after
+
+  def __getattr__(self, name):
+    return getattr(self._env, name)
+
+  def step(self, action):
+    self._steps += 1
+    if self._steps > self._fail_after:
+      raise RuntimeError('bandit hardware on fire')
+    return self._env.step(action)
+
+
+def _failing_factory(seed):
+  return _FailingBandit(environments.make('easy', num_trials=NUM_TRIALS, seed=seed), 300)
+
+
+def _small_program(run_dir, max_steps, environment_factory=None):
+  config = config_lib.MetaRLConfig(num_trials=NUM_TRIALS, unroll_length=UNROLL, batch_size=4,
+                                   max_queue_size=64)
+  program_config = distributed.DistributedConfig(
+      run_dir=run_dir, num_actors=2, envs_per_actor=4, max_actor_steps=max_steps,
+      with_evaluator=False, log_period_s=2.0)
+  return distributed.make_program(
+      builder_lib.MetaRLBuilder(config),
+      environment_factory or environments.make_factory('easy', num_trials=NUM_TRIALS),
+      program_config)
+
+
+def test_a_dead_actor_stops_the_program_with_one_line_naming_it(tmp_path):
+  cloudpickle.register_pickle_by_value(__import__(__name__))
+  run_dir = str(tmp_path)
+  with pytest.raises(launching.NodeFailedError) as error:
+    launching.launch(_small_program(run_dir, 10**9, _failing_factory), 'local_mp', run_dir,
+                     console=False)
+  message = str(error.value)
+  assert '\n' not in message
+  assert 'actor/' in message and 'bandit hardware on fire' in message
+  # What was collected before the failure is kept: the learner checkpointed when it stopped.
+  assert os.path.exists(os.path.join(run_dir, 'checkpoints', 'learner', 'checkpoint'))
+  time.sleep(1.0)
+  assert not [p for p in psutil.Process().children(recursive=True)
+              if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
+
+def _learner_steps(run_dir):
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  steps = tf.Variable(0, dtype=tf.int64)
+  latest = tf.train.latest_checkpoint(os.path.join(run_dir, 'checkpoints', 'learner'))
+  tf.train.Checkpoint(learner={'num_steps': steps}).restore(latest).expect_partial()
+  return int(steps.numpy())
+
+
+def _actor_steps(run_dir):
+  from agents.core import runners  # pylint: disable=g-import-not-at-top
+  return runners.CounterRunner(run_dir, 1.0).get_counts().get('actor_steps', 0)
+
+
+def test_a_run_resumes_from_its_checkpoints(tmp_path):
+  run_dir = str(tmp_path)
+  launching.launch(_small_program(run_dir, 3000), 'local_mp', run_dir, console=False)
+  steps_first, learner_first = _actor_steps(run_dir), _learner_steps(run_dir)
+  assert steps_first >= 3000 and learner_first > 0
+  launching.launch(_small_program(run_dir, 6000), 'local_mp', run_dir, console=False)
+  steps_second, learner_second = _actor_steps(run_dir), _learner_steps(run_dir)
+  # The budget counts the steps of both sessions.
+  assert 6000 <= steps_second < 6000 + 3000
+  # The learner carried on from its checkpoint: the second session's data alone (one item per
+  # UNROLL steps, 4 items a batch) allows at most `most_from_second` steps.
+  most_from_second = (steps_second - steps_first) / (UNROLL * 4)
+  assert learner_second > most_from_second + 0.5 * learner_first

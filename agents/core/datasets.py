@@ -23,7 +23,7 @@ class ReverbBatchIterator(Iterator[reverb.ReplaySample]):
   """
 
   def __init__(self, server_address: str, table: str, batch_size: int,
-               timeout_ms: int = 1000, signature_timeout_s: float = 10.0,
+               timeout_ms: int = 1000, signature_timeout_s: float = 2.0,
                max_wait_s: Optional[float] = None):
     self._server_address = server_address
     self._table = table
@@ -45,6 +45,8 @@ class ReverbBatchIterator(Iterator[reverb.ReplaySample]):
         return iter(dataset)
       except (tf.errors.DeadlineExceededError, tf.errors.UnavailableError,
               reverb.errors.DeadlineExceededError) as error:
+        if stopping.stop_requested():  # The server is going away with the program.
+          raise StopIteration from None
         logging.info('waiting for the signature of table %r: %s', self._table, error)
 
   def __next__(self) -> reverb.ReplaySample:
@@ -63,4 +65,8 @@ class ReverbBatchIterator(Iterator[reverb.ReplaySample]):
         if self._max_wait_s is not None and time.time() - started > self._max_wait_s:
           raise TimeoutError(f'no full batch from table {self._table!r} within '
                              f'{self._max_wait_s} s ({len(items)} items)') from None
+      except tf.errors.OpError:  # Typically the server went away.
+        if stopping.stop_requested():
+          raise StopIteration from None
+        raise
     return tree.map_structure(lambda *xs: np.stack([np.asarray(x) for x in xs]), *items)

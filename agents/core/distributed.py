@@ -95,10 +95,11 @@ def _learner(builder: builders.ActorLearnerBuilder, spec: specs.EnvironmentSpec,
 class StepLimiter:
   """Stops the program once the actors have taken `max_steps` environment steps."""
 
-  def __init__(self, counter_client, max_steps: int, poll_s: float):
+  def __init__(self, counter_client, max_steps: int, poll_s: float, drain_s: float = 3.0):
     self._counter = counter_client
     self._max_steps = max_steps
     self._poll_s = poll_s
+    self._drain_s = drain_s
 
   def run(self):
     while not stopping.wait_for_stop(self._poll_s):
@@ -110,6 +111,9 @@ class StepLimiter:
       if steps >= self._max_steps:
         print(f'[coordinator] step budget reached: {steps} >= {self._max_steps} actor steps; '
               'stopping the program', flush=True)
+        # The actors stop by themselves at the budget; give them a moment to finish their
+        # writes while the Reverb server is still up, then stop everything else.
+        stopping.wait_for_stop(self._drain_s)
         lp.stop()
         return
 
@@ -129,17 +133,25 @@ class ActorWorker:
     actor = builder.make_actor(networks, rpc.ResilientVariableSource(learner_client), adders,
                                seed=derive_seed(config.seed, actor_id, 7))
     counter = counting.Counter(rpc.ResilientCounter(counter_client), prefix='actor')
+    self._counter = counter
     logger = logging_utils.make_logger(
         f'actor_{actor_id}', config.run_dir, config.log_period_s, steps_key='actor_steps',
         print_to_console=actor_id == 0)
     self._actor = actor
+    budget = config.max_actor_steps
     self._loop = environment_loop.BatchedEnvironmentLoop(
         environment, actor, counter, logger, observer_factory=builder.make_observers,
-        log_period_s=config.log_period_s)
+        log_period_s=config.log_period_s,
+        should_stop=lambda counts: budget is not None and counts.get('actor_steps', 0) >= budget)
 
   def run(self):
     self._actor.update(wait=True)  # Never act with untrained initial weights of our own.
     self._loop.run()
+    # Send the counts not yet pushed to the central counter (Acme's Counter pushes at most
+    # once a second; restoring its own state makes the next read push), so that the
+    # coordinator sees the budget this actor saw.
+    self._counter.restore(self._counter.save())
+    self._counter.get_counts()
 
 
 class EvaluatorWorker:

@@ -21,14 +21,16 @@ class BatchedEnvironmentLoop:
 
   Counts `steps` (environment transitions; the reset that follows a last step is not one) and
   `episodes`. Each write to the logger averages the episodes finished since the previous write:
-  their return, length and whatever the per-environment observers report.
+  their return, length and whatever the per-environment observers report. `should_stop(counts)`
+  ends `run` early, for example once the counts shared by all actors reach a budget.
   """
 
   def __init__(self, environment: batched.BatchedEnvironment, actor: acting.BatchedActor,
                counter: Optional[counting.Counter] = None,
                logger: Optional[loggers.Logger] = None, should_update: bool = True,
                observer_factory: Optional[ObserverFactory] = None,
-               log_period_s: float = 10.0):
+               log_period_s: float = 10.0,
+               should_stop: Optional[Callable[[Dict], bool]] = None):
     self._environment = environment
     self._actor = actor
     self._counter = counter or counting.Counter()
@@ -38,6 +40,7 @@ class BatchedEnvironmentLoop:
     self._observers = [list(observer_factory()) if observer_factory else []
                        for _ in range(size)]
     self._log_period_s = log_period_s
+    self._should_stop = should_stop or (lambda counts: False)
     self._episode_return = np.zeros(size)
     self._episode_length = np.zeros(size, dtype=np.int64)
     self._finished: List[Dict[str, float]] = []
@@ -99,6 +102,8 @@ class BatchedEnvironmentLoop:
       steps += new_steps
       episodes += new_episodes
       counts = self._counter.increment(steps=new_steps, episodes=new_episodes)
+      if self._should_stop(counts):
+        break
       now = time.time()
       if now - last_log >= self._log_period_s:
         self._write_log(counts, (steps - steps_at_last_log) / (now - last_log))

@@ -43,7 +43,7 @@ def prepare_launcher(launch_type: str, loopback_only: bool):
 class _LogTailer(threading.Thread):
   """Copies new lines of every node's log file to the console, prefixed with the node name."""
 
-  _NOISE = re.compile(r'DeprecationWarning|warnings\.warn|^\s*$|Logging before flag parsing|'
+  _NOISE = re.compile(r'^I\d{4} |DeprecationWarning|warnings\.warn|^\s*$|Logging before flag|'
                       r'Gym has been unmaintained|Please upgrade to Gymnasium|migration_guide|'
                       r'Returning a port that was not given')
 
@@ -137,6 +137,11 @@ def launch(program: lp.Program, launch_type: str, run_dir: str, *, loopback_only
   try:
     manager = lp.launch(program, launch_type='local_mp', local_resources=resources,
                         terminal='output_to_files')
+    # Launchpad gives the termination notice only to the first program launched in a process
+    # (later ones never kill a stuck node) and, when the notice runs out, kills the launcher
+    # too. Every program launched here gets the notice, and only its own nodes are killed.
+    manager._termination_notice_secs = flags.FLAGS.lp_termination_notice_secs  # pylint: disable=protected-access
+    manager._kill_main_thread = False  # pylint: disable=protected-access
     try:
       manager.wait()
     except RuntimeError as error:

@@ -9,6 +9,7 @@ from typing import List, Sequence
 import acme
 from acme.tf import savers
 from acme.utils import counting
+import tensorflow as tf
 
 from agents.core import stopping
 
@@ -34,7 +35,11 @@ class LearnerRunner:
     return self._learner.get_variables(names)
 
   def run(self):
-    self._checkpointer.save(force=True)  # A checkpoint exists as soon as the learner is up.
+    # A fresh run checkpoints its initial weights at once, so that a checkpoint exists as soon
+    # as the learner is up. A resumed run must not: optimizer slots are created (and restored
+    # from the checkpoint) at the first update, and saving first would delete that checkpoint.
+    if tf.train.latest_checkpoint(self._checkpointer.directory) is None:
+      self._checkpointer.save(force=True)
     try:
       while not stopping.stop_requested():
         self._learner.step()
