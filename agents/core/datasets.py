@@ -17,20 +17,25 @@ class ReverbBatchIterator(Iterator[reverb.ReplaySample]):
 
   Acme's `make_reverb_dataset` waits inside native code with no deadline, so a learner blocked
   on an empty queue ignores a Launchpad stop. Here each wait lasts at most `timeout_ms`; the
-  dataset is then rebuilt and the items already collected for the batch are kept, so a queue
-  item is never dropped. Between waits it checks for a Launchpad stop and then ends
-  (StopIteration), dropping a partial batch only then.
+  dataset is then rebuilt and the items already collected for the batch are kept. Between
+  waits it checks for a Launchpad stop and then ends (StopIteration), dropping a partial batch
+  only then.
+
+  A dataset that times out discards the samples it had in flight; from a queue those items are
+  gone. So by default one sample is in flight at a time, which loses nothing. Replay tables,
+  whose items stay in the table when sampled, can allow more (`max_in_flight_samples`) for speed.
   """
 
   def __init__(self, server_address: str, table: str, batch_size: int,
                timeout_ms: int = 1000, signature_timeout_s: float = 2.0,
-               max_wait_s: Optional[float] = None):
+               max_wait_s: Optional[float] = None, max_in_flight_samples: int = 1):
     self._server_address = server_address
     self._table = table
     self._batch_size = batch_size
     self._timeout_ms = timeout_ms
     self._signature_timeout_s = signature_timeout_s
     self._max_wait_s = max_wait_s
+    self._max_in_flight_samples = max_in_flight_samples
     self._iterator = None
 
   def _dataset_iterator(self):
@@ -38,7 +43,7 @@ class ReverbBatchIterator(Iterator[reverb.ReplaySample]):
       try:
         dataset = reverb.TrajectoryDataset.from_table_signature(
             server_address=self._server_address, table=self._table,
-            max_in_flight_samples_per_worker=2 * self._batch_size,
+            max_in_flight_samples_per_worker=self._max_in_flight_samples,
             num_workers_per_iterator=1,
             rate_limiter_timeout_ms=self._timeout_ms,
             get_signature_timeout_secs=int(self._signature_timeout_s))
