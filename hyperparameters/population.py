@@ -98,6 +98,7 @@ class PopulationController:
     self.matches = np.zeros(n, np.int64)  # Seats played per member.
     self.last_check_step = np.zeros(n, np.int64)
     self.total_matches = 0
+    self.other_matches = 0  # Matches that rated nobody (against bots).
     self.total_steps = 0  # Environment steps of every reported match.
     self.elapsed_s = 0.0  # Wall time of earlier runs of this population (resume).
     self.history: List[Dict] = []  # Periodic snapshots of the ratings.
@@ -125,6 +126,12 @@ class PopulationController:
       self.total_matches += 1
       self.total_steps += int(steps)
 
+  def report_steps(self, steps: int) -> None:
+    """Counts a training match that does not rate members (for example, against bots)."""
+    with self._lock:
+      self.total_steps += int(steps)
+      self.other_matches += 1
+
   def get_ratings(self) -> List[float]:
     with self._lock:
       return self.ratings.tolist()
@@ -134,7 +141,8 @@ class PopulationController:
     with self._lock:
       return _to_jsonable({
           'ratings': self.ratings, 'matches': self.matches, 'total_matches': self.total_matches,
-          'total_steps': self.total_steps, 'elapsed_s': self.elapsed_s + self.run_time_s(),
+          'other_matches': self.other_matches, 'total_steps': self.total_steps,
+          'elapsed_s': self.elapsed_s + self.run_time_s(),
           'exploits': sum(e['decision'] == 'exploit' for e in self.events),
           'checks': len(self.events)})
 
@@ -230,7 +238,8 @@ class PopulationController:
       return _to_jsonable({
           'ratings': self.ratings, 'matches': self.matches,
           'last_check_step': self.last_check_step, 'total_matches': self.total_matches,
-          'total_steps': self.total_steps, 'elapsed_s': self.elapsed_s + self.run_time_s(),
+          'other_matches': self.other_matches, 'total_steps': self.total_steps,
+          'elapsed_s': self.elapsed_s + self.run_time_s(),
           'history': self.history, 'events': self.events})
 
   def restore(self, state: Dict):
@@ -241,6 +250,7 @@ class PopulationController:
     self.matches = np.asarray(state['matches'], np.int64)
     self.last_check_step = np.asarray(state['last_check_step'], np.int64)
     self.total_matches = int(state['total_matches'])
+    self.other_matches = int(state.get('other_matches', 0))
     self.total_steps = int(state['total_steps'])
     self.elapsed_s = float(state.get('elapsed_s', 0.0))
     self.history = list(state.get('history', []))

@@ -6,6 +6,7 @@ Every bad value ends the command before anything is created, with one line and e
 import dataclasses
 import json
 import os
+import signal
 import sys
 import time
 from typing import Dict, List, Optional, Tuple
@@ -105,8 +106,7 @@ def configs_from_flags() -> Tuple[str, Dict, config_lib.FtwConfig, config_lib.Pr
     arena_id = FLAGS.arena
   if arena_id not in ctf.ARENA_TEAM_SIZES:
     cli.exit_with_usage_error(f'unknown arena {FLAGS.arena!r}; valid arenas: '
-                                    f'{", ".join(ctf.ARENA_TEAM_SIZES)} (aliases ctf_1v1, '
-                                    'ctf_2v2)')
+                              f'{", ".join(ctf.ARENA_TEAM_SIZES)} (aliases ctf_1v1, ctf_2v2)')
   if FLAGS.population_size < 2:
     cli.exit_with_usage_error(
         f'--population_size must be at least 2 (PBT needs members to compare), got '
@@ -114,10 +114,11 @@ def configs_from_flags() -> Tuple[str, Dict, config_lib.FtwConfig, config_lib.Pr
   for name in ('num_steps', 'episode_length', 'eval_matches', 'final_eval_matches'):
     if getattr(FLAGS, name) < 1:
       cli.exit_with_usage_error(f'--{name} must be at least 1, got {getattr(FLAGS, name)}')
-  for bot in FLAGS.eval_bots:
-    if bot not in bots_lib.BOT_NAMES:
-      cli.exit_with_usage_error(f'unknown bot {bot!r} in --eval_bots; valid: '
-                                      f'{", ".join(bots_lib.BOT_NAMES)}')
+  for name in ('eval_bots', 'training_bots'):
+    for bot in getattr(FLAGS, name):
+      if bot not in bots_lib.BOT_NAMES:
+        cli.exit_with_usage_error(f'unknown bot {bot!r} in --{name}; valid: '
+                                  f'{", ".join(bots_lib.BOT_NAMES)}')
   try:
     map_size = tuple(int(v) for v in FLAGS.map_size)
     period = tuple(int(v) for v in FLAGS.slow_core_period)
@@ -143,7 +144,8 @@ def configs_from_flags() -> Tuple[str, Dict, config_lib.FtwConfig, config_lib.Pr
         run_dir=FLAGS.logdir, population_size=FLAGS.population_size,
         num_arenas=FLAGS.num_arenas, matches_per_arena=FLAGS.matches_per_arena,
         max_env_steps=FLAGS.num_steps, max_wall_s=FLAGS.max_minutes * 60 or None,
-        seed=FLAGS.seed, pbt=pbt, evaluation_matches=FLAGS.eval_matches,
+        seed=FLAGS.seed, pbt=pbt, bot_match_fraction=FLAGS.bot_match_fraction,
+        training_bots=tuple(FLAGS.training_bots), evaluation_matches=FLAGS.eval_matches,
         evaluation_bots=tuple(FLAGS.eval_bots), evaluation_period_s=FLAGS.eval_period_s)
     program_config.validate()
   except ValueError as error:
@@ -218,6 +220,9 @@ def run(arena_id: str, arena_kwargs: Dict, agent_config: config_lib.FtwConfig,
     print(f'error: {error}', file=sys.stderr, flush=True)
     print(evaluation.format_summary(run_dir), flush=True)
     sys.exit(1)
+  # Launchpad's launcher keeps its stop handlers; Ctrl-C and SIGTERM end the evaluation again.
+  signal.signal(signal.SIGINT, signal.default_int_handler)
+  signal.signal(signal.SIGTERM, signal.SIG_DFL)
   print(f'program ended after {(time.time() - started) / 60:.1f} min; final evaluation of the '
         f'checkpoints ({final_eval_matches} matches per member and bot)', flush=True)
   policies = evaluation.restore_policies(run_dir, arena_factory, agent_config,

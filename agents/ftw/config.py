@@ -119,7 +119,8 @@ def grid_world_config(**overrides) -> FtwConfig:
   Smaller layers than the 84x84 original (hidden 128, latent 64, 3x3 convolutions), pixel
   control on every cell (1x1 cells, no crop), unrolls of 31 rows (30 transitions, so a 300-step
   match is 10 unrolls), signed internal rewards, narrower learning-rate and KL ranges (a
-  population of 4 cannot afford members far outside the useful range).
+  population of 4 cannot afford members far outside the useful range; summed over 64 latent
+  dimensions and every step, the KL terms start two orders of magnitude above the RL terms).
   """
   from environments.ctf import game  # pylint: disable=g-import-not-at-top
   values = dict(
@@ -128,8 +129,8 @@ def grid_world_config(**overrides) -> FtwConfig:
       torso_conv_filters=((16, 3, 1), (32, 3, 2)), torso_residual_filters=((32, 3, 1),
                                                                           (32, 3, 1)),
       pixel_control_cell_size=1, pixel_control_crop=0, reward_prediction_sequence_period=8,
-      learning_rate=(2e-4, 1e-3), kld_prior_fixed_cost=(1e-4, 1e-2),
-      kld_prior_posterior_cost=(1e-3, 1e-1), internal_reward_signs=tuple(game.EVENT_SIGNS),
+      learning_rate=(2e-4, 1e-3), kld_prior_fixed_cost=(1e-5, 1e-3),
+      kld_prior_posterior_cost=(1e-4, 1e-2), internal_reward_signs=tuple(game.EVENT_SIGNS),
       max_gradient_norm=40.0)
   values.update(overrides)
   config = FtwConfig(**values)
@@ -148,6 +149,10 @@ class ProgramConfig:
   max_wall_s: Optional[float] = None  # Wall-clock limit of this launch.
   seed: int = 0
   pbt: population.PbtConfig = dataclasses.field(default_factory=population.PbtConfig)
+  # Share of training matches in which one team is scripted bots (the paper also trains
+  # against fixed policies at some rate, spec 6.3); they do not change the Elo ratings.
+  bot_match_fraction: float = 0.0
+  training_bots: Tuple[str, ...] = ('random', 'rusher')
   with_evaluator: bool = True
   evaluation_matches: int = 8  # Matches per member against each bot, per evaluation round.
   evaluation_bots: Tuple[str, ...] = ('random', 'rusher')
@@ -164,6 +169,8 @@ class ProgramConfig:
                  'variable_update_period'):
       if getattr(self, name) < 1:
         raise ValueError(f'{name} must be at least 1, got {getattr(self, name)}')
+    if not 0.0 <= self.bot_match_fraction <= 1.0:
+      raise ValueError(f'bot_match_fraction must be in [0, 1], got {self.bot_match_fraction}')
     if self.max_env_steps is not None and self.max_env_steps < 1:
       raise ValueError(f'max_env_steps must be positive, got {self.max_env_steps}')
     if self.max_wall_s is not None and self.max_wall_s <= 0:

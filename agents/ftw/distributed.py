@@ -41,6 +41,7 @@ from agents.ftw import arena as arena_lib
 from agents.ftw import config as config_lib
 from agents.ftw import evaluation
 from agents.ftw import utils
+from environments.ctf import bots as bots_lib
 from hyperparameters import population
 
 ArenaFactory = Callable[[int], dm_env.Environment]  # seed -> a multi-player arena.
@@ -248,6 +249,9 @@ class ArenaWorker:
                                              print_to_console=index == 0)
     self._steps = 0
     self._matches = 0
+    self._rng = np.random.default_rng(seed)
+    self._bot_match_fraction = config.bot_match_fraction
+    self._training_bots = config.training_bots
 
   def _take_adder(self, member: int, taken: List):
     pool = self._pools.setdefault(member, [])
@@ -279,6 +283,7 @@ class ArenaWorker:
                  for _ in self._environments]
       if any(lineup is None for lineup in lineups):
         continue
+      lineups = [self._maybe_against_bots(lineup) for lineup in lineups]
       taken = []
       started = time.time()
       results = arena_lib.play_matches(self._environments, lineups, self._policies,
@@ -288,11 +293,24 @@ class ArenaWorker:
       if results is None:
         return
       for result in results:
-        self._rpc(functools.partial(self._controller.report, result.seats, result.outcome,
-                                    result.steps), 'report')
+        if all(isinstance(seat, int) for seat in result.seats):
+          report = functools.partial(self._controller.report, result.seats, result.outcome,
+                                     result.steps)
+        else:  # Matches against bots count towards the budget but not towards Elo.
+          report = functools.partial(self._controller.report_steps, result.steps)
+        self._rpc(report, 'report')
         self._steps += result.steps
         self._matches += 1
       self._log(results, time.time() - started)
+
+  def _maybe_against_bots(self, lineup: List[int]) -> List:
+    """With probability `bot_match_fraction`, one team of the match is scripted bots."""
+    if self._rng.uniform() >= self._bot_match_fraction:
+      return lineup
+    half = len(lineup) // 2
+    bot = str(self._rng.choice(self._training_bots))
+    bots = [bots_lib.make_bot(bot, int(self._rng.integers(2**31 - 1))) for _ in range(half)]
+    return lineup[:half] + bots if self._rng.uniform() < 0.5 else bots + lineup[:half]
 
   def _log(self, results: List[arena_lib.MatchResult], elapsed: float):
     events = np.mean([r.events.mean(axis=0) for r in results], axis=0)

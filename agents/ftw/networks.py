@@ -341,7 +341,7 @@ class FtwNetwork(snt.RNNCore):
     """Time-major [T, B, ...] inputs: embeddings in one batch, the core step by step, heads."""
     del sequence_length
     embeddings = snt.BatchApply(self.embed)(inputs)
-    core_outputs, state = snt.dynamic_unroll(self.core, embeddings, state)
+    core_outputs, state = snt.static_unroll(self.core, embeddings, state)
     features = core_outputs.z if isinstance(core_outputs, RPTHOutput) else core_outputs
     logits, values = snt.BatchApply(self._head)(features)
     return (logits, values, core_outputs), state
@@ -398,7 +398,7 @@ class RNNPixelControlNetwork(snt.RNNCore):
   def unroll(self, inputs: OAR, state, sequence_length=None):
     del sequence_length
     embeddings = snt.BatchApply(self.embed)(inputs)
-    z, state = snt.dynamic_unroll(self.core, embeddings, state)
+    z, state = snt.static_unroll(self.core, embeddings, state)
     return snt.BatchApply(self._head)(z), state
 
 

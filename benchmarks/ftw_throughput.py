@@ -1,0 +1,278 @@
+r"""Throughput and memory of the FTW stack on this machine, in one run.
+
+  python -m benchmarks.ftw_throughput                  # about 20 minutes on 2 cores
+  python -m benchmarks.ftw_throughput --arena_counts=1,2 --program_seconds=120
+
+Prints: (1) arena environment and agent steps/s with batched inference, by matches per arena;
+(2) learner steps/s (main update only, and with the pixel-control and reward-prediction
+updates) and the transitions/s they consume; (3) Reverb insert rate of whole unrolls through
+the FTW adders and sample rate through the learner's queue iterator, with the server in another
+process; (4) the end-to-end environment steps/s of the ftw_local program by number of arenas,
+read from the controller's counts after a warm-up, with the peak resident memory of every node.
+Figures depend on what else the machine runs: compare them within one run, not across runs.
+"""
+
+import dataclasses
+import json
+import multiprocessing
+import os
+import tempfile
+import threading
+import time
+from typing import Dict, List
+
+from absl import app
+from absl import flags
+import numpy as np
+import psutil
+
+import environments
+from agents.ftw import config as config_lib
+
+FLAGS = flags.FLAGS
+flags.DEFINE_list('matches_per_arena', ['1', '4', '8'], 'Arena sizes of measurement (1).')
+flags.DEFINE_integer('arena_steps', 300, 'Environment steps per arena measurement.')
+flags.DEFINE_integer('learner_steps', 20, 'Timed learner steps (after one untimed step).')
+flags.DEFINE_integer('reverb_items', 400, 'Unrolls written and read in measurement (3).')
+flags.DEFINE_list('arena_counts', ['1', '2', '3'], 'Arena nodes of the program runs (4).')
+flags.DEFINE_integer('program_seconds', 180, 'Length of each program run (4).')
+flags.DEFINE_integer('warmup_seconds', 60, 'Start-up excluded from the program rates (4).')
+flags.DEFINE_string('output', None, 'Optional JSON file for the figures.')
+
+ARENA = 'CaptureTheFlag1v1-v0'
+EPISODE = 300
+
+
+def _arena_factory():
+  return environments.make_factory(ARENA, episode_length=EPISODE)
+
+
+def _config() -> config_lib.FtwConfig:
+  return config_lib.grid_world_config()
+
+
+def arena_rates(matches: int, steps: int) -> Dict[str, float]:
+  """Env steps/s and seat steps/s of one arena with 2 members playing `matches` matches."""
+  from agents.ftw import arena as arena_lib  # pylint: disable=g-import-not-at-top
+  factory = environments.make_factory(ARENA, episode_length=steps)
+  envs = [factory(k) for k in range(matches)]
+  policies = arena_lib.MemberPolicies(arena_lib.seat_environment_spec(envs[0]), _config())
+  _KEEP_ALIVE.append(policies)
+  lineups = [[k % 2, (k + 1) % 2] for k in range(matches)]
+  warm = [factory(100 + k) for k in range(matches)]
+  for env in warm:  # Trace the policies on a short match first.
+    env.episode_length = 3
+  arena_lib.play_matches(warm, lineups, policies, update_weights=False)
+  started = time.time()
+  arena_lib.play_matches(envs, lineups, policies, update_weights=False)
+  elapsed = time.time() - started
+  return {'env_steps_per_s': matches * steps / elapsed,
+          'agent_steps_per_s': 2 * matches * steps / elapsed}
+
+
+_KEEP_ALIVE = []  # Networks stay referenced: TF 2.8 can lose functions of collected graphs.
+
+
+def _fill(member, environment_factory, items: int):
+  """Plays matches of a member against the rusher into the member's own tables until `items`
+  unrolls are queued (the rusher takes the member's flag: events for the reward windows)."""
+  from agents.ftw import arena as arena_lib  # pylint: disable=g-import-not-at-top
+  from agents.ftw import utils  # pylint: disable=g-import-not-at-top
+  from environments.ctf import bots  # pylint: disable=g-import-not-at-top
+  envs = [environment_factory(k) for k in range(4)]
+  policies = arena_lib.MemberPolicies(arena_lib.seat_environment_spec(envs[0]), member.config)
+  _KEEP_ALIVE.append(policies)
+  lineups = [[0, bots.make_bot('rusher', k)] for k in range(4)]
+  while (utils.inserted_items(member.replay_client, utils.table_names().queue) or 0) < items:
+    arena_lib.play_matches(envs, lineups, policies, make_adder=lambda _: member.make_adders(),
+                           update_weights=False)
+
+
+def learner_rates(steps: int) -> Dict[str, float]:
+  """Learner steps/s with and without the auxiliary updates, on a batch-size-16 queue."""
+  from agents.ftw import agent as agent_lib  # pylint: disable=g-import-not-at-top
+  from agents.ftw import arena as arena_lib  # pylint: disable=g-import-not-at-top
+  results = {}
+  factory = _arena_factory()
+  spec = arena_lib.seat_environment_spec(factory(0))
+  for auxiliary in (False, True):
+    config = dataclasses.replace(_config(), use_pixel_control=auxiliary,
+                                 use_reward_prediction=auxiliary, max_queue_size=1000)
+    member = agent_lib.FTWWithoutActor(spec, config.sequence_length, config=config, seed=0)
+    _KEEP_ALIVE.append(member)
+    _fill(member, factory, (steps + 1) * config.batch_size)
+    member.step_learner()  # Traces the updates.
+    started = time.time()
+    for _ in range(steps):
+      member.step_learner()
+    elapsed = time.time() - started
+    label = 'with_auxiliary' if auxiliary else 'main_only'
+    transitions = config.batch_size * (config.sequence_length - 1)
+    results[f'learner_steps_per_s_{label}'] = steps / elapsed
+    results[f'learner_transitions_per_s_{label}'] = steps * transitions / elapsed
+  return results
+
+
+def _serve(tables_blob, port_queue):
+  """Child process: a Reverb server with the given tables; reports its port, serves forever."""
+  import pickle  # pylint: disable=g-import-not-at-top
+  import reverb  # pylint: disable=g-import-not-at-top
+  server = reverb.Server(pickle.loads(tables_blob)(), port=None)
+  port_queue.put(server.port)
+  server.wait()
+
+
+def _make_queue_tables(environment_spec, extras, sequence_length):
+  from agents.ftw import utils  # pylint: disable=g-import-not-at-top
+  return utils.create_reverb_tables(16, 10_000, environment_spec=environment_spec,
+                                    extras_spec=extras, sequence_length=sequence_length)[0]
+
+
+def reverb_rates(items: int) -> Dict[str, float]:
+  """Unrolls/s written by one FTW adder and read by the queue iterator, server in a process."""
+  import functools  # pylint: disable=g-import-not-at-top
+  import cloudpickle  # pylint: disable=g-import-not-at-top
+  import dm_env  # pylint: disable=g-import-not-at-top
+  import reverb  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from agents.ftw import agent as agent_lib  # pylint: disable=g-import-not-at-top
+  from agents.ftw import arena as arena_lib  # pylint: disable=g-import-not-at-top
+  from agents.ftw import networks  # pylint: disable=g-import-not-at-top
+  from agents.ftw import utils  # pylint: disable=g-import-not-at-top
+  config = _config()
+  env = _arena_factory()(0)
+  spec = arena_lib.seat_environment_spec(env)
+  policies = arena_lib.MemberPolicies(spec, config)
+  extras = agent_lib.extras_spec(policies.network(0), spec.actions.num_values)
+  context = multiprocessing.get_context('spawn')
+  ports = context.Queue()
+  blob = cloudpickle.dumps(functools.partial(_make_queue_tables, spec, extras,
+                                             config.sequence_length))
+  server = context.Process(target=_serve, args=(blob, ports), daemon=True)
+  server.start()
+  try:
+    address = f'localhost:{ports.get(timeout=120)}'
+    client = reverb.Client(address)
+    adder, _ = utils.create_adders(client, config.sequence_length)
+    core_state = tf.nest.map_structure(lambda t: t.numpy()[0],
+                                       policies.network(0).initial_state(1))
+    timestep = env.reset()
+    observation = networks.OAR(timestep.observation[0], np.int32(0), timestep.reward[0])
+    rows_per_item = config.sequence_length - 1
+    extras_row = {'logits': np.zeros(8, np.float32), 'core_state': core_state}
+    first = dm_env.restart(observation)
+    mid = dm_env.TimeStep(dm_env.StepType.MID, timestep.reward[0], np.float32(1.0),
+                          observation)
+    adder.add_first(first)
+    started = time.time()
+    for _ in range(items * rows_per_item):
+      adder.add(np.int32(1), mid, extras_row)
+    adder.flush()
+    insert_elapsed = time.time() - started
+    inserted = utils.inserted_items(client, utils.table_names().queue)
+    iterator = utils.QueueBatchIterator(address, utils.table_names().queue, 16)
+    next(iterator)
+    started = time.time()
+    batches = inserted // 16 - 1
+    for _ in range(batches):
+      next(iterator)
+    sample_elapsed = time.time() - started
+    return {'reverb_inserted_unrolls_per_s': inserted / insert_elapsed,
+            'reverb_insert_steps_per_s': inserted * rows_per_item / insert_elapsed,
+            'reverb_sampled_unrolls_per_s': batches * 16 / sample_elapsed}
+  finally:
+    server.terminate()
+
+
+def _node_of(process: psutil.Process, log_dir: str):
+  """'group/index' of a node process, from the log file its stdout writes to."""
+  try:
+    target = os.readlink(f'/proc/{process.pid}/fd/1')
+  except OSError:
+    return None
+  if target.startswith(log_dir):
+    return os.path.relpath(target, log_dir)
+  return None
+
+
+def program_rates(num_arenas: int, seconds: int, warmup: int) -> Dict:
+  """ftw_local with `num_arenas` arenas for `seconds`: env steps/s after warm-up, node memory."""
+  from agents.core import launching  # pylint: disable=g-import-not-at-top
+  from agents.ftw import distributed  # pylint: disable=g-import-not-at-top
+  from agents.ftw import evaluation  # pylint: disable=g-import-not-at-top
+  run_dir = tempfile.mkdtemp(prefix=f'ftw_bench_{num_arenas}_')
+  program_config = config_lib.ProgramConfig(
+      run_dir=run_dir, population_size=4, num_arenas=num_arenas, max_wall_s=seconds,
+      with_evaluator=False)
+  program = distributed.make_program(_config(), _arena_factory(), 1, program_config)
+  log_dir = os.path.join(run_dir, 'node_logs')
+  peak: Dict[str, float] = {}
+  done = threading.Event()
+
+  def sample_memory():
+    me = psutil.Process()
+    while not done.wait(1.0):
+      for child in me.children(recursive=True):
+        node = _node_of(child, log_dir)
+        if node:
+          try:
+            rss = child.memory_info().rss / 2**20
+          except psutil.NoSuchProcess:
+            continue
+          peak[node] = max(peak.get(node, 0.0), rss)
+
+  sampler = threading.Thread(target=sample_memory, daemon=True)
+  sampler.start()
+  launching.launch(program, 'local_mp', run_dir, console=False)
+  done.set()
+  sampler.join()
+  history = (evaluation.read_json(os.path.join(run_dir, 'population.json')) or {}).get(
+      'history', [])
+  start = next((h for h in history if h['elapsed_s'] >= warmup), None)
+  end = history[-1] if history else None
+  rate = ((end['total_steps'] - start['total_steps']) / (end['elapsed_s'] - start['elapsed_s'])
+          if start and end and end['elapsed_s'] > start['elapsed_s'] else float('nan'))
+  groups: Dict[str, float] = {}
+  for node, rss in peak.items():
+    group = node.split('/')[0]
+    groups[group] = max(groups.get(group, 0.0), rss)
+  return {'env_steps_per_s': rate, 'total_env_steps': end['total_steps'] if end else 0,
+          'peak_rss_mb_by_group': groups, 'peak_rss_mb_total': sum(peak.values())}
+
+
+def main(argv):
+  del argv
+  figures = {}
+  print('(1) arena with batched inference, 2 members, 1v1, 300-step matches', flush=True)
+  for matches in (int(m) for m in FLAGS.matches_per_arena):
+    rates = arena_rates(matches, FLAGS.arena_steps)
+    figures[f'arena_{matches}_matches'] = rates
+    print(f'  {matches} matches at once: {rates["env_steps_per_s"]:.0f} env steps/s, '
+          f'{rates["agent_steps_per_s"]:.0f} agent steps/s', flush=True)
+  print('(2) learner (batch 16 x 30 transitions)', flush=True)
+  rates = learner_rates(FLAGS.learner_steps)
+  figures['learner'] = rates
+  for label in ('main_only', 'with_auxiliary'):
+    print(f'  {label.replace("_", " ")}: {rates[f"learner_steps_per_s_{label}"]:.2f} steps/s = '
+          f'{rates[f"learner_transitions_per_s_{label}"]:.0f} transitions/s', flush=True)
+  print('(3) Reverb, server in another process', flush=True)
+  rates = reverb_rates(FLAGS.reverb_items)
+  figures['reverb'] = rates
+  print(f'  insert: {rates["reverb_inserted_unrolls_per_s"]:.0f} unrolls/s '
+        f'({rates["reverb_insert_steps_per_s"]:.0f} steps/s); sample: '
+        f'{rates["reverb_sampled_unrolls_per_s"]:.0f} unrolls/s', flush=True)
+  print(f'(4) ftw_local program, population 4, {FLAGS.program_seconds} s per run', flush=True)
+  for arenas in (int(a) for a in FLAGS.arena_counts):
+    result = program_rates(arenas, FLAGS.program_seconds, FLAGS.warmup_seconds)
+    figures[f'program_{arenas}_arenas'] = result
+    memory = ', '.join(f'{k} {v:.0f}' for k, v in sorted(result['peak_rss_mb_by_group'].items()))
+    print(f'  {arenas} arenas: {result["env_steps_per_s"]:.0f} env steps/s after warm-up '
+          f'({result["total_env_steps"]} steps in all); peak MB per node: {memory}; '
+          f'all nodes {result["peak_rss_mb_total"]:.0f} MB', flush=True)
+  if FLAGS.output:
+    with open(FLAGS.output, 'w') as f:
+      json.dump(figures, f, indent=2)
+
+
+if __name__ == '__main__':
+  app.run(main)

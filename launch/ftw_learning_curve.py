@@ -1,0 +1,65 @@
+r"""The FTW learning curve: a population trained long enough to beat the scripted bots.
+
+  nice -n 10 python -m launch.ftw_learning_curve          # hours on 2 cores; resumable
+  python -m launch.ftw_learning_curve --num_steps=3000000 -l runs/ftw_curve
+
+The same program as launch/ftw_local.py with a larger budget, smaller maps and longer gaps
+between evaluations (all flags are ftw_local's). At the end it prints the population summary,
+the environment steps at which the evaluations first showed a member winning at least 90% of
+its matches against the random bot and more than 50% against the flag-rusher, and whether the
+final evaluation of the checkpoints clears both bars; curves go to <logdir>/elo.png.
+"""
+
+import os
+
+from absl import app
+
+from agents.core import cli
+from launch import ftw_common
+
+ftw_common.define_flags(logdir='runs/ftw_learning_curve', num_steps=4_000_000, max_minutes=0.0)
+FLAGS = ftw_common.FLAGS
+BARS = {'random': 0.9, 'rusher': 0.5}  # At least 90% against random, above 50% against rusher.
+
+
+def _clears(rate: float, bot: str) -> bool:
+  return rate >= BARS[bot] if bot == 'random' else rate > BARS[bot]
+
+
+def first_crossings(reports):
+  """{bot: environment steps of the first evaluation where some member cleared the bar}."""
+  crossings = {}
+  for report in reports:
+    for bot in BARS:
+      rates = [r[bot]['win'] for r in report['members'].values() if bot in r]
+      if bot not in crossings and rates and _clears(max(rates), bot):
+        crossings[bot] = report.get('total_steps')
+  return crossings
+
+
+def main(argv):
+  del argv
+  arena_id, arena_kwargs, agent_config, program_config = ftw_common.configs_from_flags()
+  final = ftw_common.run(arena_id, arena_kwargs, agent_config, program_config,
+                         FLAGS.final_eval_matches, FLAGS.launch_type, FLAGS.loopback_only)
+  from agents.ftw import evaluation  # pylint: disable=g-import-not-at-top
+  reports = evaluation.read_jsonl(os.path.join(FLAGS.logdir, 'evaluation.jsonl'))
+  crossings = first_crossings(reports + [final])
+  for bot, bar in BARS.items():
+    best = max(r[bot]['win'] for r in final['members'].values()) if bot in next(
+        iter(final['members'].values())) else float('nan')
+    where = (f'first cleared at {crossings[bot]} environment steps' if bot in crossings
+             else 'not cleared during training')
+    print(f'win rate against {bot}: best member {best:.0%} in the final evaluation '
+          f'(bar {"at least" if bot == "random" else "above"} {bar:.0%}: '
+          f'{"cleared" if _clears(best, bot) else "NOT cleared"}); {where}', flush=True)
+
+
+if __name__ == '__main__':
+  FLAGS.set_default('map_size', ['9', '11'])
+  FLAGS.set_default('episode_length', 210)  # 7 unrolls of 30 steps: no tail is dropped.
+  FLAGS.set_default('eval_period_s', 600.0)
+  FLAGS.set_default('eval_matches', 10)
+  FLAGS.set_default('final_eval_matches', 30)
+  FLAGS.set_default('ready_steps', 300)
+  app.run(main, flags_parser=cli.parse_flags)
