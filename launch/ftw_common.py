@@ -22,6 +22,8 @@ from hyperparameters import population
 
 FLAGS = flags.FLAGS
 RUN_CONFIG = 'run_config.json'
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LAUNCH_TYPES = cli.LAUNCH_TYPES + ('vertex_ai',)
 _GRID = config_lib.grid_world_config()
 _PBT = population.PbtConfig()
 
@@ -47,7 +49,12 @@ def define_flags(logdir: str, num_steps: int, max_minutes: float):
   flags.DEFINE_string('logdir', logdir, 'Run directory: checkpoints, TensorBoard, logs.',
                       short_name='l')
   flags.DEFINE_integer('seed', 0, 'Base seed of every member, arena and evaluation.')
-  flags.DEFINE_enum('launch_type', 'local_mp', cli.LAUNCH_TYPES, 'How to launch nodes.')
+  flags.DEFINE_enum('launch_type', 'local_mp', LAUNCH_TYPES,
+                    'local_mp / local_mt on this machine, vertex_ai on Google Cloud.')
+  flags.DEFINE_string('docker_requirements', os.path.join(ROOT, 'requirements.txt'),
+                      'vertex_ai: the pip requirements baked into every node image.')
+  flags.DEFINE_string('learner_accelerator', '',
+                      'vertex_ai: accelerator of the learner nodes, e.g. V100 (default CPU).')
   flags.DEFINE_bool('loopback_only', True, 'Bind every server of the run to loopback.')
   flags.DEFINE_enum('core_type', _GRID.core_type, ['lstm', 'rpth', 'rpth_dnc'],
                     'Core: plain LSTM, RPTH, or RPTH with the shared DNC memory.')
@@ -204,10 +211,14 @@ def run(arena_id: str, arena_kwargs: Dict, agent_config: config_lib.FtwConfig,
                 'network': network_shape(agent_config),
                 'agent': dataclasses.asdict(agent_config),
                 'program': dataclasses.asdict(program_config)}
+  if launch_type == 'vertex_ai':
+    check_vertex_ai_installed()
   try:
     resumed = write_or_check_run_config(run_dir, run_config)
   except ValueError as error:
     cli.exit_with_usage_error(str(error))
+  if launch_type == 'vertex_ai':
+    return launch_on_vertex_ai(arena_id, arena_kwargs, agent_config, program_config)
   launching.prepare_launcher(launch_type, loopback_only)
   print(f'FTW on {arena_id}: population {program_config.population_size}, '
         f'{program_config.num_arenas} arenas x {program_config.matches_per_arena} matches, '
@@ -244,3 +255,46 @@ def run(arena_id: str, arena_kwargs: Dict, agent_config: config_lib.FtwConfig,
   if plot:
     print(f'Elo and win-rate curves plotted in {plot}', flush=True)
   return final
+
+
+def vertex_ai_resources(program, requirements: str, learner_accelerator: str = ''):
+  """One Docker configuration per node group (Vertex AI allows at most four distinct ones)."""
+  import launchpad as lp  # pylint: disable=g-import-not-at-top
+  cpu = lp.DockerConfig(code_directory=ROOT, docker_requirements=requirements)
+  learner = cpu
+  if learner_accelerator:
+    from xmanager import xm  # pylint: disable=g-import-not-at-top
+    learner = lp.DockerConfig(
+        code_directory=ROOT, docker_requirements=requirements,
+        hw_requirements=xm.JobRequirements(**{learner_accelerator: 1}))
+  return {group: learner if group == 'learner' else cpu for group in program.groups}
+
+
+def check_vertex_ai_installed():
+  try:
+    import xmanager  # pylint: disable=g-import-not-at-top,unused-import
+    import google.cloud.aiplatform  # pylint: disable=g-import-not-at-top,unused-import
+  except ImportError as error:
+    cli.exit_with_usage_error(
+        f'--launch_type=vertex_ai needs xmanager and google-cloud-aiplatform ({error}); see '
+        'BUILD.md, "FTW on a cluster"')
+
+
+def launch_on_vertex_ai(arena_id: str, arena_kwargs: Dict,
+                        agent_config: config_lib.FtwConfig,
+                        program_config: config_lib.ProgramConfig):
+  """Submits the same program to Vertex AI (needs xmanager, Docker and a Google Cloud project).
+
+  The run directory must be a path every node can write (a shared mount); the final evaluation
+  of the checkpoints is then run with `launch.ftw_local` on that directory once the job ends.
+  """
+  import launchpad as lp  # pylint: disable=g-import-not-at-top
+  from agents.ftw import distributed  # pylint: disable=g-import-not-at-top
+  program = distributed.make_program(
+      agent_config, environments.make_factory(arena_id, **arena_kwargs),
+      ctf.ARENA_TEAM_SIZES[arena_id], program_config)
+  resources = vertex_ai_resources(program, FLAGS.docker_requirements, FLAGS.learner_accelerator)
+  lp.launch(program, launch_type='vertex_ai', xm_resources=resources)
+  print(f'submitted to Vertex AI; the population writes to {program_config.run_dir}',
+        flush=True)
+  return None

@@ -42,6 +42,8 @@ def main(argv):
   arena_id, arena_kwargs, agent_config, program_config = ftw_common.configs_from_flags()
   final = ftw_common.run(arena_id, arena_kwargs, agent_config, program_config,
                          FLAGS.final_eval_matches, FLAGS.launch_type, FLAGS.loopback_only)
+  if final is None:  # Submitted to a cluster: nothing to summarise here.
+    return
   from agents.ftw import evaluation  # pylint: disable=g-import-not-at-top
   reports = evaluation.read_jsonl(os.path.join(FLAGS.logdir, 'evaluation.jsonl'))
   crossings = first_crossings(reports + [final])

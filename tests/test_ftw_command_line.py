@@ -25,6 +25,8 @@ def _run(*args, timeout=180):
     (['--slow_core_period=20,5'], ['--slow_core_period range has min 20 above max 5']),
     (['--eval_bots=random,camper'], ["unknown bot 'camper'"]),
     (['--num_arenas=zero'], ['num_arenas']),
+    (['--bot_match_fraction=1.5'], ['bot_match_fraction must be in [0, 1]']),
+    (['--launch_type=vertex_ai'], ['needs xmanager']),
 ])
 def test_bad_flags_give_one_line_and_exit_status_2(args, fragments, tmp_path):
   result = _run(f'--logdir={tmp_path / "run"}', *args)
