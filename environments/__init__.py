@@ -123,3 +123,12 @@ for _level in ('passive_visual_match', 'active_visual_match', 'key_to_door',
                'key_to_door_to_match'):
   register(f'DeepMindLabTVT_{_level}-v0', _tvt_dmlab(_level), f'dmlab_{_level}')
 del _level
+
+
+def _dmlab_ctf(**kwargs):
+  from environments.ctf import dmlab  # pylint: disable=g-import-not-at-top
+  return dmlab.DeepMindLabCaptureTheFlag(**kwargs)
+
+
+# DeepMind Lab's CTF, one learning seat against the level's bots (needs deepmind_lab, BUILD.md).
+register('DeepMindLabCaptureTheFlag-v0', _dmlab_ctf, 'dmlab_ctf')
