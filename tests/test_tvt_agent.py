@@ -65,27 +65,6 @@ def test_gradient_at_logits_and_value_is_clipped_to_10():
   np.testing.assert_array_equal(tape.gradient(loss, x).numpy(), [10.0, -0.5])
 
 
-class _Recorder:
-  """Forwards to a TVT actor writing to Reverb and also records into an EpisodeBuffer."""
-
-  def __init__(self, actor, buffer):
-    self.actor, self.buffer = actor, buffer
-
-  def select_actions(self, observations):
-    return self.actor.select_actions(observations)
-
-  def observe_first(self, timesteps):
-    self.actor.observe_first(timesteps)
-    self.buffer.add_first(timesteps)
-
-  def observe(self, actions, timesteps):
-    self.buffer.add(actions, timesteps, self.actor.step_extras)
-    self.actor.observe(actions, timesteps)
-
-  def update(self, wait=False):
-    pass
-
-
 @pytest.fixture(scope='module')
 def episodes_both_ways():
   """Two key_to_door episodes, written by Reverb's EpisodeAdder and by the EpisodeBuffer."""
@@ -100,7 +79,8 @@ def episodes_both_ways():
   network = builder.make_networks(spec)
   actor = builder.make_actor(network, None, [builder.make_adder(client) for _ in range(2)], 0)
   buffer = episodes.EpisodeBuffer(spec, builder.extras_spec(spec), 2, 121)
-  loop = environment_loop.BatchedEnvironmentLoop(environment, _Recorder(actor, buffer),
+  loop = environment_loop.BatchedEnvironmentLoop(environment,
+                                                 episodes.EpisodeRecorder(actor, buffer),
                                                  observer_factory=builder.make_observers)
   result = loop.run(num_episodes=2)
   from_reverb = next(builder.make_dataset_iterator(client)).data

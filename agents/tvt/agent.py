@@ -16,14 +16,13 @@ import tensorflow as tf
 
 from agents.core import distributed
 from agents.core import environment_loop
-from agents.core import acting
 from agents.core import runners
 from agents.tvt import builder as builder_lib
 from agents.tvt import config as config_lib
 from agents.tvt import episodes
 
 
-class TVT(acting.BatchedActor):
+class TVT(episodes.EpisodeRecorder):
   """A batched RMA actor over `config.batch_size` environments that trains its own network.
 
   Drive it with `agents.core.environment_loop.BatchedEnvironmentLoop`. Episodes go from the
@@ -40,33 +39,18 @@ class TVT(acting.BatchedActor):
     self._batch_size = builder.batch_size
     tf.random.set_seed(seed)  # The initial weights.
     self.networks = builder.make_networks(environment_spec)
-    self._buffer = episodes.EpisodeBuffer(
+    buffer = episodes.EpisodeBuffer(
         environment_spec, builder.extras_spec(environment_spec), builder.batch_size,
         builder.config.episode_length + 1)
     learner_counter = counting.Counter(counter, prefix='learner') if counter else None
-    self.learner = builder.make_learner(self.networks, self._buffer.batches(self._batch_size),
+    self.learner = builder.make_learner(self.networks, buffer.batches(self._batch_size),
                                         learner_counter, logger)
-    self._actor = builder.make_actor(self.networks, None, None, seed)
-
-  def select_actions(self, observations):
-    return self._actor.select_actions(observations)
-
-  def observe_first(self, timesteps):
-    self._actor.observe_first(timesteps)
-    self._buffer.add_first(timesteps)
-
-  def observe(self, actions, next_timesteps):
-    self._buffer.add(actions, next_timesteps, self._actor.step_extras)
-    self._actor.observe(actions, next_timesteps)
+    super().__init__(builder.make_actor(self.networks, None, None, seed), buffer)
 
   def update(self, wait: bool = False):
     del wait
-    while self._buffer.num_finished >= self._batch_size:
+    while self.buffer.num_finished >= self._batch_size:
       self.learner.step()
-
-  @property
-  def network(self):
-    return self.networks
 
 
 @dataclasses.dataclass

@@ -8,7 +8,7 @@ episodes look exactly like the items the distributed actors write with
 """
 
 import collections
-from typing import Iterator, List
+from typing import Iterator, List, Optional
 
 from acme import specs
 from acme.adders.reverb import base as adders_base
@@ -16,6 +16,8 @@ import dm_env
 import numpy as np
 import reverb
 import tree
+
+from agents.core import acting
 
 
 def _zeros(spec, batch_size: int, length: int):
@@ -102,3 +104,25 @@ class EpisodeBuffer:
   def batches(self, batch_size: int) -> Iterator[reverb.ReplaySample]:
     while True:
       yield self.pop_batch(batch_size)
+
+
+class EpisodeRecorder(acting.BatchedActor):
+  """A batched actor (a `TVTActor`) that also records its episodes into `buffer`."""
+
+  def __init__(self, actor, buffer: Optional[EpisodeBuffer] = None):
+    self.actor = actor
+    self.buffer = buffer
+
+  def select_actions(self, observations) -> np.ndarray:
+    return self.actor.select_actions(observations)
+
+  def observe_first(self, timesteps: dm_env.TimeStep):
+    self.actor.observe_first(timesteps)
+    self.buffer.add_first(timesteps)
+
+  def observe(self, actions: np.ndarray, next_timesteps: dm_env.TimeStep):
+    self.buffer.add(actions, next_timesteps, self.actor.step_extras)
+    self.actor.observe(actions, next_timesteps)
+
+  def update(self, wait: bool = False):
+    self.actor.update(wait)

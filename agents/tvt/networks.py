@@ -10,6 +10,7 @@ from typing import NamedTuple, Optional, Sequence, Tuple
 import numpy as np
 import sonnet as snt
 import tensorflow as tf
+import tree
 
 from agents.tvt import config as config_lib
 from agents.tvt import memory as memory_lib
@@ -200,9 +201,29 @@ class RMANetwork(snt.Module):
     """A time-major [T, B, ...] sequence from `state` (the learner); only the core loops."""
     inputs = tf.nest.map_structure(tf.convert_to_tensor, inputs)  # BatchApply skips numpy.
     image_code = snt.BatchApply(self.encoder)(inputs.image)
-    core, _ = snt.dynamic_unroll(self.core, self.embed(inputs, image_code), state)
+    core, _ = unroll_core(self.core, self.embed(inputs, image_code), state)
     logits, value = snt.BatchApply(self.heads, num_dims=2)(core)
     return RMAOutputs(logits, value, core)
+
+
+def unroll_core(core: snt.RNNCore, inputs: tf.Tensor, state):
+  """Runs `core` over the time-major `inputs` [T, B, ...] with a plain tf.while_loop.
+
+  (Sonnet's dynamic_unroll builds its loop through AutoGraph; differentiating that loop inside
+  the learner's tf.function intermittently failed with "Op type not registered
+  '..._while_cond_..._rewritten'" in TF 2.8, depending on what the process did before.)
+  """
+  steps = tf.shape(inputs)[0]
+  outputs, state = core(inputs[0], state)
+  arrays = tree.map_structure(
+      lambda o: tf.TensorArray(o.dtype, size=steps, element_shape=o.shape).write(0, o), outputs)
+
+  def body(t, state, arrays):
+    outputs, state = core(tf.gather(inputs, t), state)
+    return t + 1, state, tree.map_structure(lambda a, o: a.write(t, o), arrays, outputs)
+
+  _, state, arrays = tf.while_loop(lambda t, *_: t < steps, body, (tf.constant(1), state, arrays))
+  return tree.map_structure(lambda a: a.stack(), arrays), state
 
 
 def make_network(config: config_lib.TVTConfig, image_shape: Sequence[int],

@@ -4,6 +4,7 @@
 import functools
 import json
 import os
+import time
 from typing import Dict, List
 
 from acme.utils import loggers
@@ -40,7 +41,8 @@ class TwoAxisSummaryLogger(loggers.Logger):
 
 
 class JsonLinesLogger(loggers.Logger):
-  """Appends every write as one JSON line to `path` (a resumed run keeps appending)."""
+  """Appends every write as one JSON line to `path` (a resumed run keeps appending), with the
+  wall-clock `time` of the write."""
 
   def __init__(self, path: str):
     self._path = path
@@ -48,6 +50,7 @@ class JsonLinesLogger(loggers.Logger):
   def write(self, values: loggers.LoggingData):
     record = {k: (float(v) if np.ndim(v) == 0 and np.issubdtype(np.asarray(v).dtype, np.number)
                   else str(v)) for k, v in values.items()}
+    record['time'] = time.time()
     with open(self._path, 'a') as f:
       f.write(json.dumps(record) + '\n')
 
