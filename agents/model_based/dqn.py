@@ -134,10 +134,11 @@ class DQNAgent:
     q_values = self.q_network.apply(state.q_params, self.features(state, obs, feature_key))
     return select_action(q_values, action_key, self.config, greedy), q_values
 
-  def record(self, state: AgentState, env_state: Any, transition: Transition) -> AgentState:
-    """Stores what this environment step adds (`env_state` is the state acted in)."""
-    return state._replace(buffer=replay.add(state.buffer, self.buffer_item(env_state,
-                                                                            transition)))
+  def record(self, state: AgentState, env_state: Any, transition: Transition,
+             step: jax.Array) -> AgentState:
+    """Stores what environment step `step` adds (`env_state` is the state acted in)."""
+    return state._replace(buffer=replay.add(state.buffer, self.buffer_item(env_state, transition),
+                                            step))
 
   def update_target(self, state: AgentState) -> AgentState:
     return state._replace(target_params=state.q_params)

@@ -90,9 +90,11 @@ class Experiment:
     self.environment = jax_envs.make(config.environment, **config.env_config)
     self.agent = model_based.make_agent(config, self.environment)
     self._init = jax.jit(jax.vmap(self.init_seed))
+    # The state is donated: XLA then updates the replay buffers in place instead of copying
+    # every seed's buffer at each call (the state passed in cannot be used afterwards).
     self._chunks = {
         train: jax.jit(jax.vmap(functools.partial(self.run_chunk, train=train),
-                                in_axes=(0, 0, None)))
+                                in_axes=(0, 0, None)), donate_argnums=0)
         for train in (False, True)}
     self._evaluate = jax.jit(jax.vmap(self.evaluate))
 
@@ -112,7 +114,7 @@ class Experiment:
     env_state, next_obs, reward, terminal, _ = self.environment.step(env_key, state.env_state,
                                                                      action)
     agent_state = agent.record(state.agent_state, state.env_state,
-                               dqn.Transition(state.obs, action, reward, next_obs, terminal))
+                               dqn.Transition(state.obs, action, reward, next_obs, terminal), t)
     env_state, fresh_obs = jax.lax.cond(terminal, lambda: self.environment.reset(reset_key),
                                         lambda: (env_state, next_obs))
     # The release keeps acting on the old episode's last observation after a reset (quirk 1).

@@ -28,15 +28,21 @@ def capacity(buffer: RingBuffer) -> int:
   return jax.tree_util.tree_leaves(buffer.items)[0].shape[0]
 
 
-def add(buffer: RingBuffer, item: Any) -> RingBuffer:
-  """Writes `item` at the current slot, overwriting the oldest item once full."""
+def add(buffer: RingBuffer, item: Any, step: jax.Array) -> RingBuffer:
+  """Writes `item` as the buffer's `step`-th item (0-based), overwriting the oldest once full.
+
+  Items must be added once per step, from step 0. The slot comes from `step` rather than from
+  the buffer's own position because under `vmap` every seed then writes at the same, unbatched
+  slot: an in-place dynamic update, cheaper than the scatter that per-seed slots need.
+  """
   size = capacity(buffer)
+  slot = step % size
   items = jax.tree_util.tree_map(
       lambda store, x: jax.lax.dynamic_update_index_in_dim(store, jnp.asarray(x, store.dtype),
-                                                            buffer.position, 0),
+                                                            slot, 0),
       buffer.items, item)
-  position = (buffer.position + 1) % size
-  return RingBuffer(items=items, position=position, full=buffer.full | (position == 0))
+  return RingBuffer(items=items, position=(slot + 1) % size,
+                    full=buffer.full | (step + 1 >= size))
 
 
 def size(buffer: RingBuffer) -> jax.Array:

@@ -1,6 +1,7 @@
 """ProcMaze: reach the goal of a freshly generated maze (episodic; spec section 1.2)."""
 
 import dataclasses
+import functools
 import math
 from typing import NamedTuple
 
@@ -21,46 +22,46 @@ class _MazeCarry(NamedTuple):
   stack: jax.Array  # int32[g*g, 2]
   top: jax.Array  # Number of cells on the stack.
   wall_grid: jax.Array
-  key: jax.Array
+  iteration: jax.Array
 
 
-def _on_grid(cell: jax.Array, grid_size: int) -> jax.Array:
-  return jnp.all((cell >= 0) & (cell < grid_size))
+def _visited_neighbour_counts(visited: jax.Array) -> jax.Array:
+  """int32[g, g]: how many of each cell's on-grid orthogonal neighbours are visited."""
+  padded = jnp.pad(visited, 1).astype(jnp.int32)
+  return padded[:-2, 1:-1] + padded[2:, 1:-1] + padded[1:-1, :-2] + padded[1:-1, 2:]
 
 
-def _visited_at(visited: jax.Array, cell: jax.Array) -> jax.Array:
-  """visited[cell], False off the grid."""
-  g = visited.shape[0]
-  inside = jnp.clip(cell, 0, g - 1)
-  return _on_grid(cell, g) & visited[inside[0], inside[1]]
+def _neighbours_of(cell: jax.Array, grid_size: int) -> jax.Array:
+  """bool[g, g]: True at the on-grid orthogonal neighbours of `cell`."""
+  rows = jnp.arange(grid_size)[:, None]
+  cols = jnp.arange(grid_size)[None, :]
+  return jnp.abs(rows - cell[0]) + jnp.abs(cols - cell[1]) == 1
 
 
-def _expandable(visited: jax.Array, cell: jax.Array) -> jax.Array:
-  """On the grid, not visited, and exactly one visited orthogonal neighbour (keeps it a tree)."""
-  neighbours = cell + jnp.asarray(base.NEIGHBOURS, jnp.int32)
-  visited_neighbours = jax.vmap(lambda n: _visited_at(visited, n))(neighbours).sum()
-  return (_on_grid(cell, visited.shape[0]) & ~_visited_at(visited, cell)
-          & (visited_neighbours == 1))
+def _grow_maze(gumbel_noise: jax.Array, carry: _MazeCarry) -> _MazeCarry:
+  """One step of the randomised depth-first search: pop a cell, maybe open a neighbour.
 
-
-def _grow_maze(carry: _MazeCarry) -> _MazeCarry:
-  """One step of the randomised depth-first search: pop a cell, maybe open a neighbour."""
-  key, choice_key = jax.random.split(carry.key)
+  A neighbour can be opened iff it is not visited and exactly one of its own neighbours is
+  visited, which keeps the open cells a tree; one is chosen uniformly by Gumbel-max with this
+  iteration's row of `gumbel_noise`. Whole-grid masks and noise drawn before the loop keep the
+  loop body small (to compile and to run).
+  """
+  g = carry.visited.shape[0]
   top = carry.top - 1
   cell = carry.stack[top]
-  neighbours = cell + jnp.asarray(base.NEIGHBOURS, jnp.int32)
-  expandable = jax.vmap(lambda n: _expandable(carry.visited, n))(neighbours)
+  expandable = (_neighbours_of(cell, g) & ~carry.visited
+                & (_visited_neighbour_counts(carry.visited) == 1))
   grows = expandable.any()
-  chosen = neighbours[base.uniform_choice(choice_key, expandable)]
+  index = jnp.argmax(jnp.where(expandable.ravel(), gumbel_noise[carry.iteration], -jnp.inf))
+  chosen = jnp.stack([index // g, index % g]).astype(jnp.int32)
+  opened = base.one_hot_cell(chosen, g) & grows
   # Push the popped cell back, then the opened neighbour; otherwise backtrack.
   grown_stack = carry.stack.at[top].set(cell).at[top + 1].set(chosen)
-  return _MazeCarry(
-      visited=jnp.where(grows, carry.visited.at[chosen[0], chosen[1]].set(True), carry.visited),
-      stack=jnp.where(grows, grown_stack, carry.stack),
-      top=jnp.where(grows, top + 2, top),
-      wall_grid=jnp.where(grows, carry.wall_grid.at[chosen[0], chosen[1]].set(False),
-                          carry.wall_grid),
-      key=key)
+  return _MazeCarry(visited=carry.visited | opened,
+                    stack=jnp.where(grows, grown_stack, carry.stack),
+                    top=jnp.where(grows, top + 2, top),
+                    wall_grid=carry.wall_grid & ~opened,
+                    iteration=carry.iteration + 1)
 
 
 def _uniform_open_cell(key: jax.Array, wall_grid: jax.Array) -> jax.Array:
@@ -108,15 +109,18 @@ class ProcMaze(base.JaxEnvironment):
   def generate_maze(self, key: jax.Array) -> jax.Array:
     """bool[g, g] walls: all cells walls, then a randomised DFS opens a tree from a random cell."""
     g = self.grid_size
-    key, start_key = jax.random.split(key)
+    noise_key, start_key = jax.random.split(key)
     start = jax.random.randint(start_key, (2,), 0, g)
+    # Every iteration pops one cell; at most 1 + 2 (g*g - 1) cells are ever pushed.
+    gumbel_noise = jax.random.gumbel(noise_key, (2 * g * g, g * g))
     carry = _MazeCarry(
         visited=base.one_hot_cell(start, g),
         stack=jnp.zeros((g * g, 2), jnp.int32).at[0].set(start),
         top=jnp.array(1),
         wall_grid=~base.one_hot_cell(start, g),
-        key=key)
-    return jax.lax.while_loop(lambda c: c.top > 0, _grow_maze, carry).wall_grid
+        iteration=jnp.array(0))
+    return jax.lax.while_loop(lambda c: c.top > 0, functools.partial(_grow_maze, gumbel_noise),
+                              carry).wall_grid
 
   @base.jit_method
   def reset(self, key):
