@@ -10,6 +10,7 @@ from acme.utils import counting
 from acme.utils import loggers
 from acme.utils.observers import base as observers_base
 import reverb
+from reverb import reverb_types
 
 from agents.core import acting
 
@@ -52,16 +53,20 @@ class ActorLearnerBuilder(abc.ABC, Generic[Networks]):
                  evaluation: bool = False) -> acting.BatchedActor:
     """Returns a batched actor; `evaluation=True` asks for the frozen-weights evaluation policy."""
 
-  def learner_steps_ready(self, tables: Mapping[str, reverb.Table], steps_taken: int) -> int:
-    """How many more learner steps the data written so far allows (single-process runs).
+  def learner_steps_ready(self, table_infos: Mapping[str, reverb_types.TableInfo],
+                          steps_taken: int) -> int:
+    """How many more learner steps the data written so far allows.
 
-    The default suits a queue whose items are each read once: every `batch_size` items inserted
-    into the first table make one step. It counts completed inserts rather than asking the
-    table whether it can sample, because the learner's dataset prefetches items out of the
-    table at times that depend on thread scheduling.
+    Single-process runs step the learner this many times; distributed runs wait for it to
+    reach zero before they stop, so that no collected data is dropped. `table_infos` maps table
+    names to `TableInfo` (from `Table.info` or `Client.server_info()`). The default suits a
+    queue whose items are each read once: every `batch_size` items inserted into the first
+    table make one step. It counts completed inserts rather than asking the table whether it
+    can sample, because the learner's dataset prefetches items out of the table at times that
+    depend on thread scheduling.
     """
-    first = next(iter(tables.values()))
-    return first.info.rate_limiter_info.insert_stats.completed // self.batch_size - steps_taken
+    first = next(iter(table_infos.values()))
+    return first.rate_limiter_info.insert_stats.completed // self.batch_size - steps_taken
 
   @property
   @abc.abstractmethod

@@ -8,6 +8,7 @@ client to the learner) and `evaluator` (frozen-weight episodes, never writes to 
 import dataclasses
 import functools
 import os
+import time
 from typing import Callable, Optional
 
 from absl import logging
@@ -45,6 +46,8 @@ class DistributedConfig:
   checkpoint_period_minutes: float = 1.0
   rpc_timeout_s: float = 10.0
   step_limit_poll_s: float = 1.0
+  # How long the step limit waits, at most, for the learner to consume the collected data.
+  drain_timeout_s: float = 120.0
 
   def validate(self):
     """Raises ValueError naming the first field with an impossible value."""
@@ -85,7 +88,9 @@ def _learner(builder: builders.ActorLearnerBuilder, spec: specs.EnvironmentSpec,
              replay_client, counter_client, config: DistributedConfig):
   networks = builder.make_networks(spec)
   dataset = builder.make_dataset_iterator(replay_client)
-  counter = counting.Counter(rpc.ResilientCounter(counter_client), prefix='learner')
+  # Every step is pushed at once: the step limit compares it with the data written.
+  counter = counting.Counter(rpc.ResilientCounter(counter_client), prefix='learner',
+                             time_delta=0.0)
   logger = logging_utils.make_logger('learner', config.run_dir, config.log_period_s,
                                      steps_key='learner_steps')
   learner = builder.make_learner(networks, dataset, counter, logger)
@@ -93,29 +98,74 @@ def _learner(builder: builders.ActorLearnerBuilder, spec: specs.EnvironmentSpec,
 
 
 class StepLimiter:
-  """Stops the program once the actors have taken `max_steps` environment steps."""
+  """Stops the program once the actors have taken `max_steps` environment steps.
 
-  def __init__(self, counter_client, max_steps: int, poll_s: float, drain_s: float = 3.0):
+  Before stopping it lets the learner consume what the actors wrote (the builder's
+  `learner_steps_ready` reaches zero), for at most `drain_timeout_s`, so that a slow learner
+  (still tracing its step on a loaded machine, say) loses none of the collected data.
+  """
+
+  def __init__(self, builder: builders.ActorLearnerBuilder, counter_client, replay_client,
+               max_steps: int, poll_s: float, drain_timeout_s: float):
+    self._builder = builder
     self._counter = counter_client
+    self._replay = replay_client
     self._max_steps = max_steps
     self._poll_s = poll_s
-    self._drain_s = drain_s
+    self._drain_timeout_s = drain_timeout_s
+
+  def _counts(self):
+    try:
+      return self._counter.get_counts()
+    except Exception as error:  # pylint: disable=broad-except
+      logging.warning('step limiter could not read the counter: %s', error)
+      return None
+
+  def _learner_steps_ready(self, learner_steps_at_start: int) -> Optional[int]:
+    counts = self._counts()
+    try:
+      table_infos = self._replay.server_info(timeout=int(self._poll_s) + 2)
+    except Exception as error:  # pylint: disable=broad-except
+      logging.warning('step limiter could not read the replay server: %s', error)
+      return None
+    if counts is None:
+      return None
+    # The insert counts are this session's (a fresh Reverb server), the learner's steps are
+    # cumulative across resumed sessions.
+    return self._builder.learner_steps_ready(
+        table_infos, counts.get('learner_steps', 0) - learner_steps_at_start)
 
   def run(self):
+    learner_steps_at_start = None
     while not stopping.wait_for_stop(self._poll_s):
-      try:
-        steps = self._counter.get_counts().get('actor_steps', 0)
-      except Exception as error:  # pylint: disable=broad-except
-        logging.warning('step limiter could not read the counter: %s', error)
+      counts = self._counts()
+      if counts is None:
         continue
+      if learner_steps_at_start is None:
+        learner_steps_at_start = counts.get('learner_steps', 0)
+      steps = counts.get('actor_steps', 0)
       if steps >= self._max_steps:
         print(f'[coordinator] step budget reached: {steps} >= {self._max_steps} actor steps; '
-              'stopping the program', flush=True)
-        # The actors stop by themselves at the budget; give them a moment to finish their
-        # writes while the Reverb server is still up, then stop everything else.
-        stopping.wait_for_stop(self._drain_s)
+              'letting the learner finish the collected data', flush=True)
+        self._drain(learner_steps_at_start)
         lp.stop()
         return
+
+  def _drain(self, learner_steps_at_start: int):
+    # The actors stop by themselves at the budget; give them a moment to finish their writes.
+    deadline = time.monotonic() + self._drain_timeout_s
+    if stopping.wait_for_stop(min(3.0, self._drain_timeout_s)):
+      return
+    while time.monotonic() < deadline:
+      ready = self._learner_steps_ready(learner_steps_at_start)
+      if ready is not None and ready <= 0:
+        print('[coordinator] the learner has consumed the collected data; stopping the program',
+              flush=True)
+        return
+      if stopping.wait_for_stop(self._poll_s):
+        return
+    print(f'[coordinator] the learner did not consume the collected data within '
+          f'{self._drain_timeout_s:.0f} s; stopping the program anyway', flush=True)
 
 
 class ActorWorker:
@@ -205,8 +255,9 @@ def make_program(builder: builders.ActorLearnerBuilder,
     handle.set_client_kwargs(call_timeout=config.rpc_timeout_s)
   if config.max_actor_steps is not None:
     with program.group('coordinator'):
-      program.add_node(lp.CourierNode(StepLimiter, counter, config.max_actor_steps,
-                                      config.step_limit_poll_s))
+      program.add_node(lp.CourierNode(StepLimiter, builder, counter, replay,
+                                      config.max_actor_steps, config.step_limit_poll_s,
+                                      config.drain_timeout_s))
   if config.with_evaluator:
     with program.group('evaluator'):
       program.add_node(lp.CourierNode(EvaluatorWorker, builder, environment_factory, spec,

@@ -73,7 +73,8 @@ class SingleProcessAgent(acting.BatchedActor):
 
   def update(self, wait: bool = False):
     del wait
-    for _ in range(self._builder.learner_steps_ready(self._tables, self._learner_steps)):
+    for _ in range(self._builder.learner_steps_ready(
+        {name: table.info for name, table in self._tables.items()}, self._learner_steps)):
       self.learner.step()
       self._learner_steps += 1
 
