@@ -124,12 +124,12 @@ def remote_can_sample(client: reverb.Client, needs, timeout_s: int = 5) -> Calla
 class QueueBatchIterator:
   """Batches of a FIFO queue table, in order, without ever dropping an item.
 
-  `agents.core.datasets.ReverbBatchIterator` rebuilds its dataset after each sampling timeout,
-  and items that the old dataset had already taken out of a queue but not yet returned are then
-  lost (measured: 1 item in 200 with writes paced around the 1 s timeout). FTW learners only
-  ask for a batch once the table's insert count says its items exist, so this iterator samples
-  with no timeout and never rebuilds; at shutdown the replay server goes away and the pending
-  call fails.
+  `agents.core.datasets.ReverbBatchIterator` is lossless too, but only because it keeps one
+  sample in flight (it rebuilds its dataset after each sampling timeout, and a rebuilt dataset
+  drops whatever the old one had taken out of the queue). FTW learners only ask for a batch
+  once the table's insert count says its items exist, so this iterator can keep a whole batch
+  in flight, with no timeout and no rebuild; at shutdown the replay server goes away and the
+  pending call fails.
   """
 
   def __init__(self, server_address: str, table: str, batch_size: int,
@@ -161,8 +161,9 @@ def create_datasets(learner_client, environment_spec: specs.EnvironmentSpec, bat
 
   Each yields numpy batches [B, ...] (B / 2 for the reward-prediction tables): the queue's in
   FIFO order and losslessly (`QueueBatchIterator`: ask only for inserted items), the replays'
-  through `agents.core.datasets.ReverbBatchIterator`, which stays stoppable. Shapes come from the table signatures,
-  so `environment_spec`, `sequence_length`, `extra_spec` are only kept for the original's API.
+  through `agents.core.datasets.ReverbBatchIterator`, which stays stoppable. Shapes come from
+  the table signatures, so `environment_spec`, `sequence_length`, `extra_spec` are only kept
+  for the original's API.
   """
   del environment_spec, sequence_length, extra_spec, reward_prediction_sequence_length
   address = getattr(learner_client, 'server_address', learner_client)
