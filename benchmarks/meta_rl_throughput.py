@@ -42,7 +42,7 @@ flags.DEFINE_list('actor_counts', ['1', '2', '4'], 'Actor counts of the distribu
 flags.DEFINE_integer('acme_steps', 20_000, 'Steps of the Acme IMPALA anchor.')
 flags.DEFINE_string('output', None, 'Optional JSON file for the figures.')
 
-CONFIG = config_lib.MetaRLConfig(unroll_length=20, batch_size=16)
+CONFIG = config_lib.MetaRLConfig()  # The defaults the project trains with.
 
 
 def raw_environment_steps_per_second(env_id: str, batch: int, steps: int = 50_000) -> float:

@@ -1,6 +1,7 @@
 """Every environment of the project, built by id through `make`."""
 
 import functools
+import importlib
 from typing import Callable, Dict
 
 import dm_env
@@ -67,68 +68,41 @@ def _make_seeded(env_id: str, kwargs: Dict, seed: int) -> dm_env.Environment:
   return make(env_id, seed=seed, **kwargs)
 
 
-def _jax_suite(name: str) -> Callable[..., dm_env.Environment]:
-  """A dm_env factory for an environment of `environments.jax_envs` (imports JAX on first use)."""
+def _lazy(module: str, attribute: str, *args, **fixed) -> Callable[..., dm_env.Environment]:
+  """A factory calling `module.attribute(*args, **fixed, **kwargs)`, importing `module` late.
+
+  Importing this registry then stays light: JAX, pycolab or DeepMind Lab load only when one of
+  their environments is built.
+  """
 
   def factory(**kwargs) -> dm_env.Environment:
-    from environments import jax_envs  # pylint: disable=g-import-not-at-top
-    return jax_envs.make_dm_env(name, **kwargs)
+    return getattr(importlib.import_module(module), attribute)(*args, **{**fixed, **kwargs})
 
   return factory
 
 
 # The model-based generalisation suite (pure JAX; parameters as in its configs' env_config).
-register('ProcMaze-v0', _jax_suite('ProcMaze'), 'ProcMaze')
-register('ButtonGrid-v0', _jax_suite('ButtonGrid'), 'ButtonGrid')
-register('PanFlute-v0', _jax_suite('PanFlute'), 'PanFlute')
-register('OpenGrid-v0', _jax_suite('OpenGrid'), 'OpenGrid')
-
-
-def _tvt_pycolab(game: str) -> Callable[..., dm_env.Environment]:
-  """A factory for one TVT pycolab task (environments.pycolab; imports pycolab on first use)."""
-
-  def factory(**kwargs) -> dm_env.Environment:
-    from environments.pycolab import env as pycolab_env  # pylint: disable=g-import-not-at-top
-    return pycolab_env.PycolabEnvironment(game, **kwargs)
-
-  return factory
-
+for _name in ('ProcMaze', 'ButtonGrid', 'PanFlute', 'OpenGrid'):
+  register(f'{_name}-v0', _lazy('environments.jax_envs', 'make_dm_env', _name), _name)
 
 # TVT's pycolab tasks (spec tvt.md section 1; keyword arguments as PycolabEnvironment's).
-register('PycolabKeyToDoor-v0', _tvt_pycolab('key_to_door'), 'key_to_door')
-register('PycolabActiveVisualMatch-v0', _tvt_pycolab('active_visual_match'),
-         'active_visual_match')
-
+for _name in ('key_to_door', 'active_visual_match'):
+  register(f'Pycolab{_name.title().replace("_", "")}-v0',
+           _lazy('environments.pycolab.env', 'PycolabEnvironment', _name), _name)
 
 # FTW's capture-the-flag arenas (agents/ftw): the multi-player grid world, by team size.
-from environments import ctf  # pylint: disable=g-import-not-at-top,wrong-import-position
+register('CaptureTheFlag1v1-v0', _lazy('environments.ctf', 'CaptureTheFlag', team_size=1), 'ctf_1v1')
+register('CaptureTheFlag2v2-v0', _lazy('environments.ctf', 'CaptureTheFlag', team_size=2), 'ctf_2v2')
 
-register('CaptureTheFlag1v1-v0', functools.partial(ctf.CaptureTheFlag, team_size=1), 'ctf_1v1')
-register('CaptureTheFlag2v2-v0', functools.partial(ctf.CaptureTheFlag, team_size=2), 'ctf_2v2')
-
-
-def _tvt_dmlab(level: str) -> Callable[..., dm_env.Environment]:
-  """A factory for one of TVT's DeepMind Lab levels (needs deepmind_lab; see BUILD.md)."""
-
-  def factory(**kwargs) -> dm_env.Environment:
-    from agents.tvt import dmlab  # pylint: disable=g-import-not-at-top
-    return dmlab.DeepMindLabEnvironment(level, **kwargs)
-
-  return factory
-
-
-# TVT's DeepMind Lab levels (spec tvt.md section 6), e.g. 'dmlab_key_to_door'.
-for _level in ('passive_visual_match', 'active_visual_match', 'key_to_door',
-               'key_to_door_bluekey', 'two_negative_keys', 'latent_information_acquisition',
-               'key_to_door_to_match'):
-  register(f'DeepMindLabTVT_{_level}-v0', _tvt_dmlab(_level), f'dmlab_{_level}')
-del _level
-
-
-def _dmlab_ctf(**kwargs):
-  from environments.ctf import dmlab  # pylint: disable=g-import-not-at-top
-  return dmlab.DeepMindLabCaptureTheFlag(**kwargs)
-
+# TVT's DeepMind Lab levels (spec tvt.md section 6), e.g. 'dmlab_key_to_door'; they need
+# deepmind_lab (BUILD.md).
+for _name in ('passive_visual_match', 'active_visual_match', 'key_to_door',
+              'key_to_door_bluekey', 'two_negative_keys', 'latent_information_acquisition',
+              'key_to_door_to_match'):
+  register(f'DeepMindLabTVT_{_name}-v0',
+           _lazy('agents.tvt.dmlab', 'DeepMindLabEnvironment', _name), f'dmlab_{_name}')
+del _name
 
 # DeepMind Lab's CTF, one learning seat against the level's bots (needs deepmind_lab, BUILD.md).
-register('DeepMindLabCaptureTheFlag-v0', _dmlab_ctf, 'dmlab_ctf')
+register('DeepMindLabCaptureTheFlag-v0',
+         _lazy('environments.ctf.dmlab', 'DeepMindLabCaptureTheFlag'), 'dmlab_ctf')

@@ -20,8 +20,8 @@ from agents.core import cli
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('logdir', 'runs/meta_rl_experiments', 'Root of the runs.', short_name='l')
-flags.DEFINE_integer('independent_steps', 8_000_000, 'Budget of the independent-arms run.')
-flags.DEFINE_integer('easy_steps', 3_000_000, 'Budget of the dependent-easy run.')
+flags.DEFINE_integer('independent_steps', 4_000_000, 'Budget of the independent-arms run.')
+flags.DEFINE_integer('easy_steps', 2_000_000, 'Budget of the dependent-easy run.')
 flags.DEFINE_integer('num_workers', 2, 'Actor processes per run.', short_name='w')
 flags.DEFINE_integer('envs_per_worker', 16, 'Bandits per actor.')
 flags.DEFINE_integer('eval_episodes', 5000, 'Frozen-weight test episodes per test.')

@@ -281,3 +281,24 @@ def test_a_run_resumes_from_its_checkpoints(tmp_path):
   # UNROLL steps, 4 items a batch) allows at most `most_from_second` steps.
   most_from_second = (steps_second - steps_first) / (UNROLL * 4)
   assert learner_second > most_from_second + 0.5 * learner_first
+
+
+def test_a_restored_learner_serves_the_restored_weights_to_actors(tmp_path):
+  from acme import specs  # pylint: disable=g-import-not-at-top
+  from agents.core import runners  # pylint: disable=g-import-not-at-top
+  run_dir = str(tmp_path)
+  builder = builder_lib.MetaRLBuilder(config_lib.MetaRLConfig(num_trials=NUM_TRIALS,
+                                                              unroll_length=UNROLL))
+  spec = specs.make_environment_spec(environments.make('easy', num_trials=NUM_TRIALS))
+  trained = builder.make_learner(builder.make_networks(spec), iter(()))
+  for variable in trained.state['network'].variables:
+    variable.assign(variable + 1.0)
+  runners.make_checkpointer({'learner': trained.state}, run_dir, 'learner', 1.0).save(force=True)
+  saved = [v.numpy() for v in trained.state['network'].variables]
+
+  resumed = runners.LearnerRunner(builder.make_learner(builder.make_networks(spec), iter(())),
+                                  run_dir, 1.0)
+  served = resumed.get_variables(['policy'])[0]
+  assert len(served) == len(saved)
+  for served_value, saved_value in zip(served, saved):
+    np.testing.assert_array_equal(served_value, saved_value)

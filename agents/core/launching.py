@@ -2,6 +2,7 @@
 
 import os
 import re
+import shutil
 import sys
 import threading
 import time
@@ -70,6 +71,8 @@ class _LogTailer(threading.Thread):
       offset = self._offsets.get(name, 0)
       try:
         with open(path, 'rb') as f:
+          if os.fstat(f.fileno()).st_size < offset:  # Rewritten by a new node: start over.
+            offset = 0
           f.seek(offset)
           data = f.read()
       except OSError:
@@ -129,6 +132,11 @@ def launch(program: lp.Program, launch_type: str, run_dir: str, *, loopback_only
   resources = {label: local_multi_processing.PythonProcess(env=dict(env))
                for label in program.groups}
   log_dir = os.path.join(run_dir, 'node_logs')
+  if os.path.isdir(log_dir) and _node_log_names(log_dir):
+    # A resumed run: keep the last session's logs (Launchpad would overwrite them).
+    previous = log_dir + '.previous'
+    shutil.rmtree(previous, ignore_errors=True)
+    os.rename(log_dir, previous)
   os.makedirs(log_dir, exist_ok=True)
   launch_local_output_to_files._LOGGING_DIR = log_dir  # pylint: disable=protected-access
   tailer = _LogTailer(log_dir) if console else None

@@ -30,6 +30,11 @@ class LearnerRunner:
     state = learner.state if isinstance(learner, savers.TFSaveable) else learner
     self._checkpointer = make_checkpointer({'learner': state}, run_dir, 'learner',
                                            period_minutes)
+    # A learner that serves a cached copy of its variables must refresh it after the restore,
+    # or the actors of a resumed run would act with its initial weights.
+    refresh = getattr(learner, 'refresh_served_variables', None)
+    if refresh is not None:
+      refresh()
 
   def get_variables(self, names: Sequence[str]) -> List:
     return self._learner.get_variables(names)

@@ -95,13 +95,17 @@ class MetaRLLearner(acme.Learner, savers.TFSaveable):
       raise FloatingPointError(f'meta-RL loss is {metrics["loss"]} at learner step '
                                f'{int(self._num_steps.numpy())}; no update was applied')
     self._apply(gradients)
-    self._numpy_variables = tf2_utils.to_numpy(self._network.variables)
+    self.refresh_served_variables()
     now = time.time()
     elapsed = now - self._last_step_time if self._last_step_time else 0.0
     self._last_step_time = now
     counts = self._counter.increment(steps=1, walltime=elapsed)
     metrics.update(counts, entropy_cost=entropy_cost, learning_rate=learning_rate)
     self._logger.write(metrics)
+
+  def refresh_served_variables(self):
+    """Copies the network's variables to the numpy cache served to actors (call after a restore)."""
+    self._numpy_variables = tf2_utils.to_numpy(self._network.variables)
 
   def get_variables(self, names: List[str]) -> List[List[np.ndarray]]:
     del names  # One set of variables: the policy network's.
