@@ -1,7 +1,9 @@
 r"""Throughput of the model-based suite: environments, agent updates, vmapped vs one after another.
 
-  python -m benchmarks.model_based_throughput              # about 30 minutes on 2 cores
+  python -m benchmarks.model_based_throughput              # about 30 minutes on 2 idle cores
   python -m benchmarks.model_based_throughput --agents ER,simple_model --output figures.json
+  python -m benchmarks.model_based_throughput --env_steps 500 --python_steps 300 \
+      --collect_steps 100 --passes 1                       # reduced: fewer steps, one pass
 
 Prints, for each environment (ProcMaze 4x4, ButtonGrid 10x10, PanFlute 5, OpenGrid 10),
 environment steps/s (all seeds together, random actions, reset on terminal):
@@ -35,6 +37,8 @@ flags.DEFINE_list('agents', list(tuned.AGENTS), 'Agents whose updates are timed.
 flags.DEFINE_integer('env_steps', 2000, 'Environment steps per seed in each vmapped scan.')
 flags.DEFINE_integer('python_steps', 1000, 'Steps of the single-seed Python loop.')
 flags.DEFINE_integer('collect_steps', 200, 'Acting-and-storing steps per seed per timing.')
+flags.DEFINE_integer('passes', 3, 'Alternating rounds of (30 at once, 30 one after another); '
+                     'the fastest call of each counts.')
 flags.DEFINE_string('output', None, 'Optional JSON file for the figures.')
 
 ENVIRONMENTS = {'ProcMaze': {'grid_size': 4}, 'ButtonGrid': {'grid_size': 10},
@@ -107,12 +111,12 @@ def python_loop_steps_per_second(environment, num_steps: int) -> float:
 
 
 def at_once_and_one_after_another(function: Callable, make_argument: Callable,
-                                  work_per_seed: float, passes: int = 3) -> Dict[str, float]:
+                                  work_per_seed: float) -> Dict[str, float]:
   """Rates (work/s, all seeds) of `function` on 1 seed, 30 seeds at once, 30 one by one.
 
   `make_argument(count, seed)` builds the input for `count` seeds. "One after another" runs
   the 1-seed function on 30 different seeds' inputs in turn (built and compiled beforehand).
-  Both are timed in `passes` alternating rounds; each call's fastest time counts, so that the
+  Both are timed in --passes alternating rounds; each call's fastest time counts, so that the
   30 sequential calls are as little disturbed by other processes as the single batched one.
   """
   one, _ = timed(function, make_argument(1, 0))
@@ -120,7 +124,7 @@ def at_once_and_one_after_another(function: Callable, make_argument: Callable,
   singles = jax.block_until_ready([make_argument(1, seed) for seed in range(MANY)])
   many = float('inf')
   sequential = np.full(MANY, np.inf)
-  for _ in range(passes):
+  for _ in range(FLAGS.passes):
     seconds, batch = timed(function, batch, min_seconds=0.0, min_repeats=1)
     many = min(many, seconds)
     for i, argument in enumerate(singles):

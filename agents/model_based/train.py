@@ -47,8 +47,8 @@ def train(config: config_lib.ExperimentConfig, seed: int, output: Optional[str],
   """Trains `config`'s seeds (`seed_indices`, default all) from master seed `seed`.
 
   Writes `output.out` (and `output.params` if `config.save_params`) unless `output` is None.
-  Returns the finished run (its `metrics`, its `saved_params()`). `steps_per_second` in the progress lines counts environment steps of
-  all seeds together, compilation included.
+  Returns the finished run (its `metrics`, its `saved_params()`). `steps_per_second` in the
+  progress lines counts environment steps of all seeds together, compilation included.
   """
   logger = logger or make_logger(label)
   run = experiment.Experiment(config).start(seed, seed_indices)
