@@ -9,6 +9,7 @@ import pytest
 from agents import model_based
 from agents.model_based import config as config_lib
 from agents.model_based import experiment
+from agents.model_based import replay
 from agents.model_based import rollouts
 from agents.model_based import tuned
 from environments.jax_envs import proc_maze
@@ -172,6 +173,22 @@ def test_perfect_model_learns_open_grid():
   assert returns[0].mean() < -30  # Untrained: wandering until a teleport ends the episode.
   # Optimal is about -5: the corner is 4 steps away on average, plus the terminal step.
   assert np.all(returns[-2:] > -8), returns[-2:]
+
+
+def test_replay_keeps_the_newest_items_of_every_seed():
+  """Vmapped over seeds, each buffer fills, then overwrites its oldest items first."""
+  buffers = jax.vmap(lambda _: replay.create({'x': jnp.int32(0)}, capacity=3))(jnp.arange(2))
+  add = jax.jit(jax.vmap(replay.add, in_axes=(0, 0, None)))
+  sizes = []
+  for step in range(5):
+    buffers = add(buffers, {'x': jnp.array([step, 10 * step])}, jnp.int32(step))
+    sizes.append(np.asarray(jax.vmap(replay.size)(buffers)).tolist())
+  assert sizes == [[1, 1], [2, 2], [3, 3], [3, 3], [3, 3]]
+  assert sorted(np.asarray(buffers.items['x'][0]).tolist()) == [2, 3, 4]
+  assert sorted(np.asarray(buffers.items['x'][1]).tolist()) == [20, 30, 40]
+  drawn = jax.vmap(lambda b, k: replay.sample(b, k, 50))(buffers, jax.random.split(
+      jax.random.PRNGKey(0), 2))
+  assert set(np.asarray(drawn['x'][1]).tolist()) == {20, 30, 40}
 
 
 def test_runs_are_reproducible_and_seeds_independent_of_their_company():
