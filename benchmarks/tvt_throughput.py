@@ -1,0 +1,239 @@
+r"""Throughput and memory of the TVT stack, every figure measured in this one run.
+
+  python -m benchmarks.tvt_throughput                      # about 30 minutes on 2 busy cores
+  python -m benchmarks.tvt_throughput --quick              # smaller budgets, a few minutes
+
+Prints: raw pycolab steps/s of each task (one environment and 16 in lockstep); RMA actor
+steps/s (16 environments, one batched network call per step); learner updates/s on a batch of
+16 whole episodes, with its episodes/s and environment steps/s and the learner's peak memory,
+with oneDNN on and off; the batched A2C end to end (episodes/s, environment steps/s), through
+the in-process EpisodeBuffer and through the shared core's Reverb-backed SingleProcessAgent;
+and the distributed mode with 1, 2 and 4 actor processes (learner episodes/s in steady state).
+Each measurement runs in its own process (oneDNN is read at TensorFlow's import; peak memory
+is per process). Figures depend on the machine's load at the moment: compare ratios within one
+run, and read the last line for what the published budget would take at these rates.
+"""
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+from absl import app
+from absl import flags
+# TensorFlow is imported before absl.app.run starts: imported inside `main` (as the measurements
+# once did), TF 2.8's first learner update failed with "Op type not registered
+# 'rma_while_cond_..._rewritten'" or a bad graph context; imported first, as in launch.tvt, it
+# does not. TF_ENABLE_ONEDNN_OPTS still applies: each measurement is its own process.
+import tensorflow as tf  # pylint: disable=unused-import
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string('measure', None, 'Internal: run one measurement and print its JSON.')
+flags.DEFINE_boolean('quick', False, 'Smaller budgets (noisier figures).')
+flags.DEFINE_list('actor_counts', ['1', '2', '4'], 'Actor processes of the distributed runs.')
+flags.DEFINE_string('output', None, 'Optional JSON file for the figures.')
+
+BATCH = 16
+EPISODE_STEPS = 120
+PUBLISHED_EPISODES = 2_000_000  # Where most TVT key_to_door replicas had reached 10 (spec 5.2).
+
+
+def _rss_mb() -> float:
+  """Peak resident memory of this process so far, in MB (Linux reports kB)."""
+  return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure_environments(quick: bool) -> dict:
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  import environments  # pylint: disable=g-import-not-at-top
+  from agents.core import distributed  # pylint: disable=g-import-not-at-top
+  steps = 5_000 if quick else 20_000
+  result = {}
+  for game in ('key_to_door', 'active_visual_match'):
+    env = environments.make(game, seed=0)
+    env.reset()
+    rng = np.random.default_rng(0)
+    actions = rng.integers(0, 4, size=steps)
+    start = time.time()
+    for action in actions:
+      env.step(action)
+    result[f'{game} steps/s (1 env)'] = steps / (time.time() - start)
+    batch = distributed.make_batched_environment(environments.make_factory(game), BATCH, 0)
+    batch.reset()
+    start = time.time()
+    for i in range(steps // BATCH):
+      batch.step(actions[i * BATCH:(i + 1) * BATCH])
+    result[f'{game} steps/s (16 envs, lockstep)'] = (steps // BATCH) * BATCH / (
+        time.time() - start)
+  return result
+
+
+def _tvt_parts():
+  from acme import specs  # pylint: disable=g-import-not-at-top
+  import environments  # pylint: disable=g-import-not-at-top
+  from agents.core import distributed  # pylint: disable=g-import-not-at-top
+  from agents.tvt import builder as builder_lib  # pylint: disable=g-import-not-at-top
+  from agents.tvt import config as config_lib  # pylint: disable=g-import-not-at-top
+  factory = environments.make_factory('key_to_door')
+  environment = distributed.make_batched_environment(factory, BATCH, 0)
+  spec = specs.make_environment_spec(environment.environments[0])
+  builder = builder_lib.TVTBuilder(config_lib.TVTConfig(batch_size=BATCH))
+  return factory, environment, spec, builder
+
+
+def measure_actor(quick: bool) -> dict:
+  from agents.core import environment_loop  # pylint: disable=g-import-not-at-top
+  _, environment, spec, builder = _tvt_parts()
+  actor = builder.make_actor(builder.make_networks(spec), None, None, seed=0)
+  loop = environment_loop.BatchedEnvironmentLoop(environment, actor)
+  loop.run(num_episodes=BATCH)  # Traces the policy.
+  batches = 2 if quick else 6
+  start = time.time()
+  loop.run(num_episodes=batches * BATCH)
+  return {'RMA actor steps/s (16 envs, batched inference)':
+              batches * BATCH * EPISODE_STEPS / (time.time() - start)}
+
+
+def measure_learner(quick: bool) -> dict:
+  from agents.core import environment_loop  # pylint: disable=g-import-not-at-top
+  from agents.tvt import agent as agent_lib  # pylint: disable=g-import-not-at-top
+  from agents.tvt import episodes  # pylint: disable=g-import-not-at-top
+  from agents.tvt import learning  # pylint: disable=g-import-not-at-top
+  _, environment, spec, builder = _tvt_parts()
+  agent = agent_lib.TVT(spec, builder=builder)
+  buffer = episodes.EpisodeBuffer(spec, builder.extras_spec(spec), BATCH, EPISODE_STEPS + 1)
+  recorder = episodes.EpisodeRecorder(agent.actor, buffer)  # Records without learning.
+  environment_loop.BatchedEnvironmentLoop(environment, recorder).run(num_episodes=BATCH)
+  sample = buffer.pop_batch(BATCH)
+  updates = 3 if quick else 10
+  learner = learning.TVTLearner(agent.networks, iter([sample] * (updates + 1)), builder.config)
+  before = _rss_mb()
+  learner.step()  # Traces the update.
+  start = time.time()
+  for _ in range(updates):
+    learner.step()
+  rate = updates / (time.time() - start)
+  return {'learner updates/s': rate, 'learner episodes/s': rate * BATCH,
+          'learner env steps/s': rate * BATCH * EPISODE_STEPS,
+          'learner peak memory MB (process)': _rss_mb(),
+          'learner memory growth MB (first update)': _rss_mb() - before}
+
+
+def measure_a2c(quick: bool, path: str) -> dict:
+  from agents.core import environment_loop  # pylint: disable=g-import-not-at-top
+  from agents.core import local  # pylint: disable=g-import-not-at-top
+  from agents.tvt import agent as agent_lib  # pylint: disable=g-import-not-at-top
+  _, environment, spec, builder = _tvt_parts()
+  if path == 'episode_buffer':
+    agent = agent_lib.TVT(spec, builder=builder)
+  else:
+    agent = local.SingleProcessAgent(builder, spec, BATCH)
+  loop = environment_loop.BatchedEnvironmentLoop(environment, agent)
+  loop.run(num_episodes=BATCH)  # Traces actor and learner.
+  iterations = 2 if quick else 6
+  start = time.time()
+  loop.run(num_episodes=iterations * BATCH)
+  elapsed = time.time() - start
+  name = 'EpisodeBuffer' if path == 'episode_buffer' else 'core SingleProcessAgent (Reverb)'
+  return {f'batched A2C via {name} episodes/s': iterations * BATCH / elapsed,
+          f'batched A2C via {name} env steps/s': iterations * BATCH * EPISODE_STEPS / elapsed}
+
+
+def measure_distributed(quick: bool, num_actors: int) -> dict:
+  import environments  # pylint: disable=g-import-not-at-top
+  from agents.core import distributed  # pylint: disable=g-import-not-at-top
+  from agents.core import launching  # pylint: disable=g-import-not-at-top
+  from agents.tvt import builder as builder_lib  # pylint: disable=g-import-not-at-top
+  from agents.tvt import config as config_lib  # pylint: disable=g-import-not-at-top
+  from agents.tvt import summaries  # pylint: disable=g-import-not-at-top
+  episodes = BATCH * (4 if quick else 10)
+  with tempfile.TemporaryDirectory() as run_dir:
+    config = config_lib.TVTConfig(batch_size=BATCH, max_queue_size=2 * BATCH)
+    program = distributed.make_program(
+        builder_lib.TVTBuilder(config, run_dir), environments.make_factory('key_to_door'),
+        distributed.DistributedConfig(run_dir=run_dir, num_actors=num_actors,
+                                      envs_per_actor=4, max_actor_steps=episodes * 120,
+                                      with_evaluator=False),
+        name='tvt_benchmark')
+    launching.launch(program, 'local_mp', run_dir, console=False,
+                     extra_env={'TF_ENABLE_ONEDNN_OPTS': os.environ['TF_ENABLE_ONEDNN_OPTS']})
+    records = summaries.read_json_lines(os.path.join(run_dir, summaries.PROGRESS_FILE))
+  steady = records[1:]  # The first update includes tracing.
+  if len(steady) < 2:
+    return {f'distributed {num_actors} actors learner episodes/s': float('nan')}
+  elapsed = steady[-1]['time'] - steady[0]['time']
+  rate = (steady[-1]['episodes'] - steady[0]['episodes']) / elapsed
+  return {f'distributed {num_actors} actors learner episodes/s': rate,
+          f'distributed {num_actors} actors learner env steps/s': rate * EPISODE_STEPS}
+
+
+def _run_measurement(name: str, onednn: bool = True) -> dict:
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3', TF_ENABLE_ONEDNN_OPTS='1' if onednn else '0',
+             TF_NUM_INTRAOP_THREADS='1', TF_NUM_INTEROP_THREADS='1')
+  command = [sys.executable, '-m', 'benchmarks.tvt_throughput', f'--measure={name}']
+  if FLAGS.quick:
+    command.append('--quick')
+  result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+  lines = [l for l in result.stdout.splitlines() if l.startswith('RESULT ')]
+  if result.returncode or not lines:
+    print(f'{name}: failed ({result.stderr.strip().splitlines()[-1:]})', flush=True)
+    return {}
+  figures = json.loads(lines[-1][len('RESULT '):])
+  if not onednn:
+    figures = {f'{k} [oneDNN off]': v for k, v in figures.items()}
+  for key, value in figures.items():
+    print(f'  {key:62s} {value:12.1f}', flush=True)
+  return figures
+
+
+def _measure_one(name: str):
+  quick = FLAGS.quick
+  if name == 'environments':
+    return measure_environments(quick)
+  if name == 'actor':
+    return measure_actor(quick)
+  if name == 'learner':
+    return measure_learner(quick)
+  if name.startswith('a2c_'):
+    return measure_a2c(quick, name[len('a2c_'):])
+  if name.startswith('distributed_'):
+    return measure_distributed(quick, int(name[len('distributed_'):]))
+  raise ValueError(f'unknown measurement {name!r}')
+
+
+def main(argv):
+  del argv
+  if FLAGS.measure:
+    print('RESULT ' + json.dumps(_measure_one(FLAGS.measure)), flush=True)
+    return
+  figures = {}
+  print(f'TVT throughput on key_to_door ({os.cpu_count()} cores, load average '
+        f'{os.getloadavg()[0]:.1f} at the start)', flush=True)
+  for name, onednn in [('environments', True), ('actor', True), ('learner', True),
+                       ('learner', False), ('a2c_episode_buffer', True), ('a2c_reverb', True)]:
+    figures.update(_run_measurement(name, onednn))
+  for count in FLAGS.actor_counts:
+    figures.update(_run_measurement(f'distributed_{int(count)}'))
+  a2c = figures.get('batched A2C via EpisodeBuffer episodes/s')
+  reverb_path = figures.get('batched A2C via core SingleProcessAgent (Reverb) episodes/s')
+  on, off = figures.get('learner updates/s'), figures.get('learner updates/s [oneDNN off]')
+  if a2c and reverb_path:
+    print(f'EpisodeBuffer / Reverb single-process speed: {a2c / reverb_path:.2f}x', flush=True)
+  if on and off:
+    print(f'learner with / without oneDNN: {on / off:.2f}x', flush=True)
+  if a2c:
+    hours = PUBLISHED_EPISODES / a2c / 3600
+    print(f'at {a2c:.2f} episodes/s, the batched A2C needs {hours:.0f} hours for '
+          f'{PUBLISHED_EPISODES:,} episodes ({PUBLISHED_EPISODES * EPISODE_STEPS:,} env steps) '
+          'per run', flush=True)
+  print(f'load average at the end: {os.getloadavg()[0]:.1f}', flush=True)
+  if FLAGS.output:
+    with open(FLAGS.output, 'w') as f:
+      json.dump(figures, f, indent=2)
+
+
+if __name__ == '__main__':
+  app.run(main)
