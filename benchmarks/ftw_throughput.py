@@ -243,6 +243,10 @@ def program_rates(num_arenas: int, seconds: int, warmup: int) -> Dict:
 def main(argv):
   del argv
   figures = {}
+  # The learners are timed first: traced after the arena measurement in the same process, the
+  # learner's second step failed (TF 2.8, "Op type not registered ..._scan_while_cond", twice,
+  # cause not found); traced first, or in a fresh process like a learner node, it runs.
+  learner = learner_rates(FLAGS.learner_steps)
   print('(1) arena with batched inference, 2 members, 1v1, 300-step matches', flush=True)
   for matches in (int(m) for m in FLAGS.matches_per_arena):
     rates = arena_rates(matches, FLAGS.arena_steps)
@@ -250,7 +254,7 @@ def main(argv):
     print(f'  {matches} matches at once: {rates["env_steps_per_s"]:.0f} env steps/s, '
           f'{rates["agent_steps_per_s"]:.0f} agent steps/s', flush=True)
   print('(2) learner (batch 16 x 30 transitions)', flush=True)
-  rates = learner_rates(FLAGS.learner_steps)
+  rates = learner
   figures['learner'] = rates
   for label in ('main_only', 'with_auxiliary'):
     print(f'  {label.replace("_", " ")}: {rates[f"learner_steps_per_s_{label}"]:.2f} steps/s = '
