@@ -209,9 +209,10 @@ class RMANetwork(snt.Module):
 def unroll_core(core: snt.RNNCore, inputs: tf.Tensor, state):
   """Runs `core` over the time-major `inputs` [T, B, ...] with a plain tf.while_loop.
 
-  (Sonnet's dynamic_unroll builds its loop through AutoGraph; differentiating that loop inside
-  the learner's tf.function intermittently failed with "Op type not registered
-  '..._while_cond_..._rewritten'" in TF 2.8, depending on what the process did before.)
+  (Sonnet's dynamic_unroll builds its loop through AutoGraph. Its gradient inside the learner's
+  tf.function failed at times in TF 2.8 with "Op type not registered
+  '..._while_cond_..._rewritten'"; the same error with this loop was later traced to importing
+  TensorFlow only after absl.app.run had started, see benchmarks/tvt_throughput.py.)
   """
   steps = tf.shape(inputs)[0]
   outputs, state = core(inputs[0], state)
