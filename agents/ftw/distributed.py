@@ -104,6 +104,7 @@ class MemberLearner:
     self._checkpointer = runners.make_checkpointer(
         self._member.checkpoint_state, config.run_dir, f'member_{member}',
         config.checkpoint_period_minutes)
+    self._member.learner.refresh_served_variables()  # Actors get the restored weights.
     self._summary_path = os.path.join(members_dir(config.run_dir), f'member_{member}.json')
     os.makedirs(members_dir(config.run_dir), exist_ok=True)
     self._commands: 'queue.Queue' = queue.Queue()

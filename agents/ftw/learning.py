@@ -243,7 +243,7 @@ class FtwLearner(acme.Learner, savers.TFSaveable):
     if self._can_sample_auxiliary():
       metrics.update(self._auxiliary_step())
     self._num_steps.assign_add(1)
-    self._numpy_variables = tf2_utils.to_numpy(self._network.variables)
+    self.refresh_served_variables()
     now = time.time()
     elapsed = now - self._last_step_time if self._last_step_time else 0.0
     self._last_step_time = now
@@ -278,6 +278,10 @@ class FtwLearner(acme.Learner, savers.TFSaveable):
       else:
         time.sleep(0.01)
 
+  def refresh_served_variables(self):
+    """Copies the network's variables to the numpy cache served to actors (call after a restore)."""
+    self._numpy_variables = tf2_utils.to_numpy(self._network.variables)
+
   def get_variables(self, names: List[str]) -> List[List[np.ndarray]]:
     del names  # One set: the policy network's (with the period, gradient scale and rewards).
     return [self._numpy_variables]
@@ -300,7 +304,7 @@ class FtwLearner(acme.Learner, savers.TFSaveable):
           variable.assign(value)
       except (ValueError, tf.errors.InvalidArgumentError) as error:
         raise ValueError(f'set_weights: could not assign {key!r}: {error}') from error
-    self._numpy_variables = tf2_utils.to_numpy(self._network.variables)
+    self.refresh_served_variables()
 
   def get_step(self) -> int:
     return int(self._num_steps.numpy())

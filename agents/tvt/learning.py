@@ -176,7 +176,7 @@ class TVTLearner(acme.Learner, savers.TFSaveable):
     episodes = batch['mask'].shape[1]
     env_steps = int(batch['mask'].sum())
     self._apply(gradients, tf.constant(episodes, tf.int64), tf.constant(env_steps, tf.int64))
-    self._numpy_variables = tf2_utils.to_numpy(self._network.variables)
+    self.refresh_served_variables()
     counts = self._counter.increment(steps=1, episodes=episodes, env_steps=env_steps)
     if self.num_steps % self._log_every == 0:
       self._logger.write(dict(counts, **terms, **self._episode_metrics(batch),
@@ -208,6 +208,10 @@ class TVTLearner(acme.Learner, savers.TFSaveable):
     self._last_log, self._env_steps_at_last_log = now, env_steps
     return {'learner_steps': self.num_steps, 'episodes': int(self._episodes.numpy()),
             'env_steps': env_steps, 'steps_per_second': rate}
+
+  def refresh_served_variables(self):
+    """Copies the network's variables to the numpy cache served to actors (call after a restore)."""
+    self._numpy_variables = tf2_utils.to_numpy(self._network.variables)
 
   def get_variables(self, names: List[str]) -> List[List[np.ndarray]]:
     del names  # One set of variables: the RMA network's.
