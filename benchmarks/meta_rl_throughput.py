@@ -70,9 +70,14 @@ def single_process_steps_per_second(env_id: str, steps: int = 60_000) -> float:
 def learner_updates_per_second(env_id: str, updates: int = 300) -> float:
   """Learner steps on a pre-filled in-process queue (no actor competing)."""
   spec = specs.make_environment_spec(environments.make(env_id))
+  items_per_episode = CONFIG.num_trials // CONFIG.unroll_length
+  # Whole batches of episodes (the loop finishes every episode it started), enough for all
+  # updates plus a few tracing ones, and a queue that holds all of them (a full one blocks).
+  batches = -(-CONFIG.batch_size * (updates + 10) // (items_per_episode * FLAGS.envs_per_actor))
+  episodes = batches * FLAGS.envs_per_actor
   builder = builder_lib.MetaRLBuilder(
       config_lib.MetaRLConfig(unroll_length=CONFIG.unroll_length, batch_size=CONFIG.batch_size,
-                              max_queue_size=CONFIG.batch_size * (updates + 10)))
+                              max_queue_size=episodes * items_per_episode))
   tables = builder.make_replay_tables(spec)
   server = reverb.Server(tables, port=None)
   client = reverb.Client(f'localhost:{server.port}')
@@ -81,8 +86,7 @@ def learner_updates_per_second(env_id: str, updates: int = 300) -> float:
                                              for _ in range(FLAGS.envs_per_actor)], seed=0)
   env = distributed.make_batched_environment(environments.make_factory(env_id),
                                              FLAGS.envs_per_actor, 0)
-  needed = CONFIG.batch_size * (updates + 10) // (CONFIG.num_trials // CONFIG.unroll_length)
-  environment_loop.BatchedEnvironmentLoop(env, actor).run(num_episodes=needed)
+  environment_loop.BatchedEnvironmentLoop(env, actor).run(num_episodes=episodes)
   learner = builder.make_learner(network, builder.make_dataset_iterator(client))
   for _ in range(5):
     learner.step()  # Traces.
@@ -103,6 +107,7 @@ def distributed_steps_per_second(env_id: str, num_actors: int, steps: int):
   program = distributed.make_program(builder_lib.MetaRLBuilder(CONFIG),
                                      environments.make_factory(env_id), program_config)
   counter_handle = program.groups['counter'][0].create_handle()
+  counter_handle.set_client_kwargs(call_timeout=5.0)  # Without one, a call hangs after the stop.
   samples = []
   done = threading.Event()
 
