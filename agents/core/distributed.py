@@ -102,13 +102,15 @@ class StepLimiter:
 
   Before stopping it lets the learner consume what the actors wrote (the builder's
   `learner_steps_ready` reaches zero), for at most `drain_timeout_s`, so that a slow learner
-  (still tracing its step on a loaded machine, say) loses none of the collected data.
+  (still tracing its step on a loaded machine, say) loses none of the collected data; then it
+  has the learner write its final checkpoint, and only then stops the program.
   """
 
   def __init__(self, builder: builders.ActorLearnerBuilder, counter_client, replay_client,
-               max_steps: int, poll_s: float, drain_timeout_s: float):
+               learner_client, max_steps: int, poll_s: float, drain_timeout_s: float):
     self._builder = builder
     self._counter = counter_client
+    self._learner = learner_client
     self._replay = replay_client
     self._max_steps = max_steps
     self._poll_s = poll_s
@@ -148,7 +150,25 @@ class StepLimiter:
         print(f'[coordinator] step budget reached: {steps} >= {self._max_steps} actor steps; '
               'letting the learner finish the collected data', flush=True)
         self._drain(learner_steps_at_start)
+        self._finish_learner()
         lp.stop()
+        return
+
+  def _finish_learner(self):
+    """Has the learner write its final checkpoint while the replay server is still up."""
+    try:
+      self._learner.finish()
+    except Exception as error:  # pylint: disable=broad-except
+      logging.warning('could not ask the learner to finish: %s', error)
+      return
+    deadline = time.monotonic() + self._drain_timeout_s
+    while time.monotonic() < deadline:
+      try:
+        if self._learner.finished():
+          return
+      except Exception:  # pylint: disable=broad-except
+        return  # The learner node has ended.
+      if stopping.wait_for_stop(0.5):
         return
 
   def _drain(self, learner_steps_at_start: int):
@@ -255,7 +275,7 @@ def make_program(builder: builders.ActorLearnerBuilder,
     handle.set_client_kwargs(call_timeout=config.rpc_timeout_s)
   if config.max_actor_steps is not None:
     with program.group('coordinator'):
-      program.add_node(lp.CourierNode(StepLimiter, builder, counter, replay,
+      program.add_node(lp.CourierNode(StepLimiter, builder, counter, replay, learner,
                                       config.max_actor_steps, config.step_limit_poll_s,
                                       config.drain_timeout_s))
   if config.with_evaluator:

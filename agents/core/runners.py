@@ -4,6 +4,7 @@ Acme's `CheckpointingRunner` saves from a signal handler, which can fire while t
 tracing a tf.function and then fails; these runners check for a stop between steps instead.
 """
 
+import threading
 from typing import List, Sequence
 
 import acme
@@ -30,6 +31,7 @@ class LearnerRunner:
     state = learner.state if isinstance(learner, savers.TFSaveable) else learner
     self._checkpointer = make_checkpointer({'learner': state}, run_dir, 'learner',
                                            period_minutes)
+    self._finished = threading.Event()
     # A learner that serves a cached copy of its variables must refresh it after the restore,
     # or the actors of a resumed run would act with its initial weights.
     refresh = getattr(learner, 'refresh_served_variables', None)
@@ -38,6 +40,19 @@ class LearnerRunner:
 
   def get_variables(self, names: Sequence[str]) -> List:
     return self._learner.get_variables(names)
+
+  def finish(self):
+    """Asks the learner to stop after its current step and save (a courier call).
+
+    The program's coordinator calls it before stopping everything, so that the final checkpoint
+    is written while the replay server is still up (a learner waiting on a server that has gone
+    can hang past the termination notice and be killed before saving).
+    """
+    stopping.request_local_stop()
+
+  def finished(self) -> bool:
+    """Whether `run` has written its final checkpoint (a courier call)."""
+    return self._finished.is_set()
 
   def run(self):
     # A fresh run checkpoints its initial weights at once, so that a checkpoint exists as soon
@@ -53,6 +68,7 @@ class LearnerRunner:
       pass
     finally:
       self._checkpointer.save(force=True)
+      self._finished.set()
 
 
 class CounterRunner(counting.Counter):

@@ -1,10 +1,22 @@
 """Whether the Launchpad program this thread belongs to is stopping (False outside Launchpad)."""
 
+import threading
+
 import launchpad as lp
 
 
+_LOCAL_STOP = threading.Event()
+
+
+def request_local_stop():
+  """Makes `stop_requested` true in this process only (a node asked to finish before the rest)."""
+  _LOCAL_STOP.set()
+
+
 def stop_requested() -> bool:
-  """True once the program was asked to stop; callable from any node's own thread."""
+  """True once the program (or this process) was asked to stop; callable from any thread."""
+  if _LOCAL_STOP.is_set():
+    return True
   try:
     return lp.stop_event().is_set()
   except RuntimeError:  # Not a Launchpad node thread: a single-process run or a test.
