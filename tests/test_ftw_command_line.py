@@ -7,13 +7,13 @@ import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests import commands
+from tests.commands import ROOT
+
 
 
 def _run(*args, timeout=180):
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
-  return subprocess.run([sys.executable, '-m', 'launch.ftw_local', *args], cwd=ROOT, env=env,
-                        capture_output=True, text=True, timeout=timeout)
+  return commands.run_module('launch.ftw_local', *args, timeout=timeout)
 
 
 @pytest.mark.parametrize('args, fragments', [
@@ -30,11 +30,7 @@ def _run(*args, timeout=180):
 ])
 def test_bad_flags_give_one_line_and_exit_status_2(args, fragments, tmp_path):
   result = _run(f'--logdir={tmp_path / "run"}', *args)
-  assert result.returncode == 2, (result.returncode, result.stderr[-2000:])
-  errors = [line for line in result.stderr.splitlines() if line.startswith('error:')]
-  assert len(errors) == 1, result.stderr[-2000:]
-  for fragment in fragments:
-    assert fragment in errors[0], errors[0]
+  commands.assert_usage_error(result, *fragments)
   assert not (tmp_path / 'run').exists(), 'a rejected command must not create its run'
 
 

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from agents.model_based import tuned
+from tests import commands
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.commands import ROOT
 # Compilation dominates these short runs; XLA's backend optimisations are not worth it here
 # (in the commands run below, and in this process if no JAX computation ran in it yet).
 FAST_COMPILE = {'XLA_FLAGS': '--xla_backend_optimization_level=0'}
@@ -30,17 +31,10 @@ TINY = {
 
 
 def run_command(module, *args, timeout=300, cwd=ROOT):
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3', **FAST_COMPILE)
-  return subprocess.run([sys.executable, '-m', module, *args], cwd=cwd, env=env,
-                        capture_output=True, text=True, timeout=timeout)
+  return commands.run_module(module, *args, timeout=timeout, cwd=cwd, extra_env=FAST_COMPILE)
 
 
-def assert_usage_error(result, *fragments):
-  assert result.returncode == 2, (result.returncode, result.stderr[-2000:])
-  errors = [line for line in result.stderr.splitlines() if line.startswith('error:')]
-  assert len(errors) == 1, result.stderr[-2000:]
-  for fragment in fragments:
-    assert fragment in errors[0], errors[0]
+assert_usage_error = commands.assert_usage_error
 
 
 def write_config(directory, **changes):

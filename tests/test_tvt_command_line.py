@@ -2,26 +2,16 @@
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests import commands
+
+from tests.commands import assert_usage_error as _assert_usage_error
 
 
 def _run(module, *args, timeout=180):
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
-  return subprocess.run([sys.executable, '-m', module, *args], cwd=ROOT, env=env,
-                        capture_output=True, text=True, timeout=timeout)
-
-
-def _assert_usage_error(result, *fragments):
-  assert result.returncode == 2, (result.returncode, result.stderr[-2000:])
-  errors = [line for line in result.stderr.splitlines() if line.startswith('error:')]
-  assert len(errors) == 1, result.stderr[-2000:]
-  for fragment in fragments:
-    assert fragment in errors[0], errors[0]
+  return commands.run_module(module, *args, timeout=timeout)
 
 
 @pytest.mark.parametrize('args,fragments', [
