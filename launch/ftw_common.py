@@ -108,15 +108,21 @@ def _internal_rewards() -> Dict:
   return {'internal_reward_weights': weights}
 
 
+def arena_id_from_flag(arena: str) -> str:
+  """The canonical id of a capture-the-flag arena; exits with status 2 for any other id."""
+  try:
+    arena_id = environments.canonical_id(arena)
+  except environments.UnknownEnvironmentError:
+    arena_id = arena
+  if arena_id not in ctf.ARENA_TEAM_SIZES:
+    cli.exit_with_usage_error(f'unknown arena {arena!r}; valid arenas: '
+                              f'{", ".join(ctf.ARENA_TEAM_SIZES)} (aliases ctf_1v1, ctf_2v2)')
+  return arena_id
+
+
 def configs_from_flags() -> Tuple[str, Dict, config_lib.FtwConfig, config_lib.ProgramConfig]:
   """(arena id, arena kwargs, agent config, program config); exits with status 2 if invalid."""
-  try:
-    arena_id = environments.canonical_id(FLAGS.arena)
-  except environments.UnknownEnvironmentError:
-    arena_id = FLAGS.arena
-  if arena_id not in ctf.ARENA_TEAM_SIZES:
-    cli.exit_with_usage_error(f'unknown arena {FLAGS.arena!r}; valid arenas: '
-                              f'{", ".join(ctf.ARENA_TEAM_SIZES)} (aliases ctf_1v1, ctf_2v2)')
+  arena_id = arena_id_from_flag(FLAGS.arena)
   if FLAGS.population_size < 2:
     cli.exit_with_usage_error(
         f'--population_size must be at least 2 (PBT needs members to compare), got '

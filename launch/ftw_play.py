@@ -24,6 +24,7 @@ from environments import ctf
 from environments.ctf import bots as bots_lib
 from environments.ctf import game as game_lib
 from environments.ctf import rendering
+from launch import ftw_common
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('arena', 'CaptureTheFlag1v1-v0', 'ctf_1v1 or ctf_2v2.')
@@ -84,7 +85,6 @@ def _players(arena: ctf.CaptureTheFlag, arena_id: str):
 
 def _load_members(arena_id: str, members):
   import os  # pylint: disable=g-import-not-at-top
-  from launch import ftw_common  # pylint: disable=g-import-not-at-top
   from agents.ftw import config as config_lib  # pylint: disable=g-import-not-at-top
   from agents.ftw import evaluation  # pylint: disable=g-import-not-at-top
   run_config = evaluation.read_json(os.path.join(FLAGS.logdir, ftw_common.RUN_CONFIG))
@@ -146,13 +146,7 @@ def play(arena: ctf.CaptureTheFlag, players, read_line, write):
 
 def main(argv):
   del argv
-  try:
-    arena_id = environments.canonical_id(FLAGS.arena)
-  except environments.UnknownEnvironmentError:
-    arena_id = FLAGS.arena
-  if arena_id not in ctf.ARENA_TEAM_SIZES:
-    cli.exit_with_usage_error(f'unknown arena {FLAGS.arena!r}; valid arenas: '
-                              f'{", ".join(ctf.ARENA_TEAM_SIZES)}')
+  arena_id = ftw_common.arena_id_from_flag(FLAGS.arena)
   try:
     sizes = [int(v) for v in FLAGS.map_size]
     arena = environments.make(arena_id, episode_length=FLAGS.episode_length,
