@@ -25,6 +25,10 @@ from absl import app
 from absl import flags
 import numpy as np
 import psutil
+# Imported before absl.app.run starts (see benchmarks/tvt_throughput.py): imported inside the
+# measurements, TF 2.8's first learner update failed with "Op type not registered
+# 'vtrace_from_importance_weights_scan_while_cond_...'".
+import tensorflow as tf  # pylint: disable=unused-import
 
 import environments
 from agents.ftw import config as config_lib
@@ -134,7 +138,6 @@ def reverb_rates(items: int) -> Dict[str, float]:
   import cloudpickle  # pylint: disable=g-import-not-at-top
   import dm_env  # pylint: disable=g-import-not-at-top
   import reverb  # pylint: disable=g-import-not-at-top
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from agents.ftw import agent as agent_lib  # pylint: disable=g-import-not-at-top
   from agents.ftw import arena as arena_lib  # pylint: disable=g-import-not-at-top
   from agents.ftw import networks  # pylint: disable=g-import-not-at-top

@@ -210,9 +210,14 @@ def main(argv):
   if FLAGS.output:
     with open(FLAGS.output, 'w') as f:
       json.dump(results, f, indent=2)
-  ratios = [f['ratio'] for f in results['environment steps/s'].values()]
-  print(f'vmapping {MANY} seeds: {min(ratios):.1f}x to {max(ratios):.1f}x the environment '
-        f'throughput of running them one after another', flush=True)
+  print(f'throughput of {MANY} seeds vmapped / {MANY} seeds one after another:', flush=True)
+  groups = {'environment steps': list(results['environment steps/s'].values())}
+  for kind in ('Q updates/s', 'acting-and-storing steps/s'):
+    groups[kind.split('/')[0]] = [figures[kind] for figures in results['agents'].values()]
+  for group, figures in groups.items():
+    if figures:
+      ratios = [f['ratio'] for f in figures]
+      print(f'  {group:26s} {min(ratios):.1f}x to {max(ratios):.1f}x', flush=True)
 
 
 if __name__ == '__main__':
