@@ -16,16 +16,16 @@ class InternalRewards(base.Hyperparameter):
   """A weight vector w in R^E, held in a non-trainable tf.Variable of shape [E].
 
   `init_value_or_range`: a float repeated E times, or (min, max) for an independent log-uniform
-  draw per event. `signs` (one +1/-1 per event) lets bad events start negative: the original
-  package draws every weight positive, which cannot punish being tagged (spec 2.7 suggests a sign
-  prior). `initial_weights` gives the whole vector explicitly instead. `perturb` multiplies each
+  draw per event. `scales` (one signed factor per event) multiplies the draw: bad events start
+  negative (the original package draws every weight positive, which cannot punish being tagged;
+  spec 2.7 suggests a sign prior) and important events start larger. `initial_weights` gives the whole vector explicitly instead. `perturb` multiplies each
   weight by its own 1 + U(-m, m).
   """
 
   def __init__(self, num_events: int, init_value_or_range=(0.1, 1.0),
                perturb_probability: float = 1.0, perturb_max_pct_change: float = 0.20,
                dtype=tf.float32, name: str = 'internal_rewards',
-               signs: Optional[Sequence[float]] = None,
+               scales: Optional[Sequence[float]] = None,
                initial_weights: Optional[Sequence[float]] = None,
                rng: Optional[np.random.Generator] = None):
     if int(num_events) != num_events or num_events < 1:
@@ -45,11 +45,11 @@ class InternalRewards(base.Hyperparameter):
         weights = np.full(self.num_events, init)
       else:
         weights = base.log_uniform(self._rng, *init, size=self.num_events)
-      if signs is not None:
-        signs = np.asarray(signs, np.float64)
-        if signs.shape != (self.num_events,):
-          raise ValueError(f'{name}: {len(signs)} signs for {self.num_events} events')
-        weights = weights * np.sign(signs)
+      if scales is not None:
+        scales = np.asarray(scales, np.float64)
+        if scales.shape != (self.num_events,):
+          raise ValueError(f'{name}: {len(scales)} scales for {self.num_events} events')
+        weights = weights * scales
     self.variable = tf.Variable(weights, dtype=dtype, trainable=False, name=name)
 
   def get(self) -> np.ndarray:

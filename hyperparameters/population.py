@@ -7,6 +7,8 @@ last check, a random other member is drawn, and if that one beats it with probab
 `exploit_threshold` the weak member copies the strong one's weights (optimizer slots included),
 hyperparameters, internal rewards, learner step and rating (exploit), then perturbs its own copies
 (explore). The strong member is never modified. Every decision is logged and kept in the state.
+It also keeps each member's latest measured score against the scripted bots (`report_bot_scores`)
+and draws the bot opponents of training matches from them (`choose_bot`).
 
 Members are anything with the learner's PBT interface (`get_step`, `set_step`, `get_weights`,
 `set_weights`, `get_hypers`, `set_hypers`, `get_rewards`, `set_rewards`, `perturb`): courier
@@ -102,6 +104,8 @@ class PopulationController:
     self.total_steps = 0  # Environment steps of every reported match.
     self.elapsed_s = 0.0  # Wall time of earlier runs of this population (resume).
     self.history: List[Dict] = []  # Periodic snapshots of the ratings.
+    # Member -> {bot: expected score (wins + draws / 2) in the latest evaluation}.
+    self.bot_scores: Dict[int, Dict[str, float]] = {}
     self.events: List[Dict] = []  # Every evolution decision.
     self._started = time.time()
     if state_path and os.path.exists(state_path):
@@ -131,6 +135,22 @@ class PopulationController:
     with self._lock:
       self.total_steps += int(steps)
       self.other_matches += 1
+
+  def report_bot_scores(self, scores: Dict) -> None:
+    """Records {member: {bot: expected score}} measured by an evaluation."""
+    with self._lock:
+      for member, per_bot in scores.items():
+        self.bot_scores[int(member)] = {bot: float(s) for bot, s in per_bot.items()}
+
+  def choose_bot(self, members: Sequence[int], bots: Sequence[str]) -> str:
+    """The bot opponent of a training match of `members`: an even game is the most likely.
+
+    A team's expected score is its members' mean; a bot not yet measured counts as even (0.5).
+    """
+    with self._lock:
+      scores = {bot: float(np.mean([self.bot_scores.get(int(m), {}).get(bot, 0.5)
+                                    for m in members])) for bot in bots}
+      return matchmaking.sample_bot(scores, self._rng, self._config.matchmaking_sd)
 
   def get_ratings(self) -> List[float]:
     with self._lock:
@@ -240,7 +260,7 @@ class PopulationController:
           'last_check_step': self.last_check_step, 'total_matches': self.total_matches,
           'other_matches': self.other_matches, 'total_steps': self.total_steps,
           'elapsed_s': self.elapsed_s + self.run_time_s(),
-          'history': self.history, 'events': self.events})
+          'history': self.history, 'events': self.events, 'bot_scores': self.bot_scores})
 
   def restore(self, state: Dict):
     n = len(self._members)
@@ -255,6 +275,7 @@ class PopulationController:
     self.elapsed_s = float(state.get('elapsed_s', 0.0))
     self.history = list(state.get('history', []))
     self.events = list(state.get('events', []))
+    self.bot_scores = {int(m): dict(s) for m, s in state.get('bot_scores', {}).items()}
 
   def save(self):
     if not self._state_path:

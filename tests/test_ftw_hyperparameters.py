@@ -52,7 +52,7 @@ def test_int_hyperparameters_stay_in_range_and_resample_when_perturbed():
      'learning_rate range has min 0.005 above max 1e-05'),
     (lambda: base.FloatHyperparameter((0.0, 1.0), name='cost'), 'positive'),
     (lambda: base.IntHyperparameter(20, 5, name='period'), 'min 20 above max 5'),
-    (lambda: internal_rewards.InternalRewards(3, signs=[1, -1]), '2 signs for 3 events'),
+    (lambda: internal_rewards.InternalRewards(3, scales=[1, -1]), '2 scales for 3 events'),
 ])
 def test_bad_ranges_are_refused_with_their_name(make, message):
   with pytest.raises(ValueError, match=message):
@@ -85,12 +85,13 @@ def test_internal_rewards_weight_events():
     vector.reward(np.float32(1.0))
 
 
-def test_signed_internal_rewards_keep_their_signs_when_perturbed():
+def test_scaled_internal_rewards_keep_their_signs_when_perturbed():
   rng = np.random.default_rng(4)
-  rewards = internal_rewards.InternalRewards(4, (0.1, 1.0), signs=[1, -1, 1, -1], rng=rng)
+  rewards = internal_rewards.InternalRewards(4, (0.1, 1.0), scales=[1, -1, 2, -0.5], rng=rng)
   weights = rewards.get()
   assert np.all(np.sign(weights) == [1, -1, 1, -1])
-  assert np.all((np.abs(weights) >= 0.1) & (np.abs(weights) <= 1.0))
+  magnitudes = np.abs(weights) / [1, 1, 2, 0.5]
+  assert np.all((magnitudes >= 0.1) & (magnitudes <= 1.0))
   perturbed = rewards.perturb()
   ratios = perturbed / weights
   assert np.all((ratios >= 0.8) & (ratios <= 1.2))
@@ -143,6 +144,40 @@ def test_matchmaking_favours_even_matches_and_never_repeats_a_member():
   np.testing.assert_allclose(observed, weights, atol=0.04)
   # Seat 0 is uniform over members.
   np.testing.assert_allclose(counts.sum(axis=1) / 4000, 0.25, atol=0.03)
+
+
+def test_bot_opponents_follow_the_even_game_weights_over_expected_score():
+  scores = {'random': 0.5, 'rusher': 0.0, 'defender': 0.75}
+  # N(score; 0.5, 1/6) up to normalisation: 1, exp(-4.5), exp(-1.125).
+  expected = np.array([np.exp(-1.125), 1.0, np.exp(-4.5)])  # defender, random, rusher.
+  expected /= expected.sum()
+  rng = np.random.default_rng(2)
+  draws = [matchmaking.sample_bot(scores, rng) for _ in range(5000)]
+  observed = [draws.count(name) / len(draws) for name in ('defender', 'random', 'rusher')]
+  np.testing.assert_allclose(observed, expected, atol=0.02)
+  with pytest.raises(ValueError, match='no bots'):
+    matchmaking.sample_bot({}, rng)
+
+
+def test_the_controller_moves_a_member_to_the_bot_it_can_no_longer_beat_easily(tmp_path):
+  members = [FakeMember({}, {}, [], 0) for _ in range(2)]
+  path = str(tmp_path / 'population.json')
+  controller = population.PopulationController(members, 1, population.PbtConfig(), seed=3,
+                                               state_path=path)
+  bots = ('random', 'rusher')
+  share = lambda m: np.mean([controller.choose_bot([m], bots) == 'rusher' for _ in range(2000)])
+  assert abs(share(0) - 0.5) < 0.05  # Nothing measured yet: both count as even.
+  # Untrained: draws against random (score 0.5), loses to the rusher (score 0).
+  controller.report_bot_scores({'0': {'random': 0.5, 'rusher': 0.0},
+                                '1': {'random': 1.0, 'rusher': 0.3}})
+  assert share(0) < 0.03
+  # Beats random every time and sometimes holds the rusher: mostly the rusher now.
+  assert share(1) > 0.9
+  controller.save()
+  restored = population.PopulationController(members, 1, population.PbtConfig(), seed=3,
+                                             state_path=path)
+  assert restored.bot_scores == {0: {'random': 0.5, 'rusher': 0.0},
+                                 1: {'random': 1.0, 'rusher': 0.3}}
 
 
 def test_matchmaking_fills_big_teams_from_small_populations():

@@ -1,5 +1,7 @@
 """A real population program under local_mp: 2 members, one arena, the controller, the evaluator.
 
+Half of the training matches are against bots, chosen by the controller from the evaluator's scores.
+
 It runs to its step budget and stops by itself; the test then reads what the nodes wrote:
 learner summaries (trajectories and auxiliary samples were learned from), the controller's
 evolution log (a PBT exploit with perturbed hyperparameters), the evaluations against bots,
@@ -62,7 +64,7 @@ def finished_run(tmp_path_factory):
       max_env_steps=30 * EPISODE, max_wall_s=400.0, seed=1,
       pbt=population.PbtConfig(ready_steps=3, exploit_threshold=0.5, check_period_s=0.5),
       evaluation_matches=1, evaluation_period_s=2.0, variable_update_period=5,
-      log_period_s=2.0)
+      log_period_s=2.0, bot_match_fraction=0.5)
   factory = environments.make_factory('ctf_1v1', episode_length=EPISODE, map_size=7)
   program = distributed.make_program(agent_config, factory, team_size=1,
                                      config=program_config)
@@ -90,7 +92,8 @@ def finished_run(tmp_path_factory):
 def test_the_program_stops_at_its_budget_leaving_no_process(finished_run):
   state = evaluation.read_json(os.path.join(finished_run['run_dir'], 'population.json'))
   assert state['total_steps'] >= 30 * EPISODE
-  assert state['total_matches'] == state['total_steps'] // EPISODE
+  assert state['total_matches'] + state['other_matches'] == state['total_steps'] // EPISODE
+  assert state['total_matches'] > 0 and state['other_matches'] > 0  # Members and bots played.
   assert not finished_run['leftovers'], finished_run['leftovers']
   assert finished_run['elapsed'] < 400
 
@@ -133,6 +136,10 @@ def test_members_were_evaluated_against_the_bots(finished_run):
   for member in ('0', '1'):
     assert set(reports[-1]['members'][member]) == {'random', 'rusher'}
   assert reports[-1]['eval_elo']['random'] == 1000.0
+  # The controller got the scores that choose the bot opponents of training matches.
+  state = evaluation.read_json(os.path.join(finished_run['run_dir'], 'population.json'))
+  assert set(state['bot_scores']) == {'0', '1'}
+  assert all(0.0 <= s <= 1.0 for scores in state['bot_scores'].values() for s in scores.values())
   summary = evaluation.format_summary(finished_run['run_dir'])
   assert 'population summary' in summary and 'win/draw vs rusher' in summary
 

@@ -56,7 +56,7 @@ def make_hypers_and_rewards(config: config_lib.FtwConfig, rng: np.random.Generat
       perturb_max_pct_change=config.perturb_max_pct_change, rng=rng)
   rewards = utils.initialize_internal_rewards(
       config.num_environment_events, config.internal_rewards,
-      signs=config.internal_reward_signs, initial_weights=config.internal_reward_weights,
+      scales=config.internal_reward_scales, initial_weights=config.internal_reward_weights,
       perturb_probability=config.perturb_probability,
       perturb_max_pct_change=config.perturb_max_pct_change, rng=rng)
   return hypers, rewards

@@ -305,11 +305,14 @@ class ArenaWorker:
       self._log(results, time.time() - started)
 
   def _maybe_against_bots(self, lineup: List[int]) -> List:
-    """With probability `bot_match_fraction`, one team of the match is scripted bots."""
+    """With probability `bot_match_fraction`, one team of the match is scripted bots, chosen by
+    the controller so that the game is likely to be even (uniformly if it cannot be asked)."""
     if self._rng.uniform() >= self._bot_match_fraction:
       return lineup
     half = len(lineup) // 2
-    bot = str(self._rng.choice(self._training_bots))
+    bot = self._rpc(lambda: self._controller.choose_bot(lineup[:half], self._training_bots),
+                    'choose_bot', attempts=1)
+    bot = bot or str(self._rng.choice(self._training_bots))
     bots = [bots_lib.make_bot(bot, int(self._rng.integers(2**31 - 1))) for _ in range(half)]
     return lineup[:half] + bots if self._rng.uniform() < 0.5 else bots + lineup[:half]
 
@@ -347,6 +350,7 @@ class EvaluatorWorker:
       if report is None:
         return
       try:
+        self._controller.report_bot_scores(evaluation.expected_scores(report))
         summary = self._controller.get_summary()
       except Exception as error:  # pylint: disable=broad-except
         logging.warning('evaluator: no controller summary: %s', error)

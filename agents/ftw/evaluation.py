@@ -123,6 +123,12 @@ class BotEvaluator:
     return report
 
 
+def expected_scores(report: Dict) -> Dict[str, Dict[str, float]]:
+  """{member: {bot: wins + draws / 2}} of an evaluation report (what bot matchmaking uses)."""
+  return {member: {bot: rates['win'] + 0.5 * rates['draw'] for bot, rates in per_bot.items()}
+          for member, per_bot in report['members'].items()}
+
+
 def flat_metrics(report: Dict) -> Dict[str, float]:
   """A report as TensorBoard scalars."""
   data = {}

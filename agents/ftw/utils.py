@@ -235,7 +235,7 @@ def initialize_hypers(slow_core_period_min_max: Tuple[int, int] = (5, 20),
 
 
 def initialize_internal_rewards(num_events: int = 1, init_value_or_range=(0.1, 1.0), *,
-                                signs: Optional[Sequence[float]] = None,
+                                scales: Optional[Sequence[float]] = None,
                                 initial_weights: Optional[Sequence[float]] = None,
                                 perturb_probability: float = 1.0,
                                 perturb_max_pct_change: float = 0.20,
@@ -243,5 +243,5 @@ def initialize_internal_rewards(num_events: int = 1, init_value_or_range=(0.1, 1
   """The internal-reward weights, one per environment event."""
   return internal_rewards_lib.InternalRewards(
       num_events, init_value_or_range, perturb_probability=perturb_probability,
-      perturb_max_pct_change=perturb_max_pct_change, signs=signs,
+      perturb_max_pct_change=perturb_max_pct_change, scales=scales,
       initial_weights=initial_weights, rng=rng)

@@ -9,7 +9,7 @@ from environments.ctf.environment import CaptureTheFlag
 from environments.ctf.environment import SingleSeat
 from environments.ctf.game import ACTION_NAMES
 from environments.ctf.game import EVENT_NAMES
-from environments.ctf.game import EVENT_SIGNS
+from environments.ctf.game import EVENT_REWARD_SCALES
 from environments.ctf.game import NUM_ACTIONS
 from environments.ctf.game import NUM_EVENTS
 from environments.ctf.game import Rules

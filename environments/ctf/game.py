@@ -31,9 +31,13 @@ NUM_EVENTS = len(EVENT_NAMES)
 (PICKUP, CAPTURE, RETURN, TAG_CARRIER, TAG_OPPONENT, TAGGED_WITH_FLAG, TAGGED,
  TEAMMATE_PICKUP, TEAMMATE_CAPTURE, TEAMMATE_RETURN,
  OPPONENT_PICKUP, OPPONENT_CAPTURE, OPPONENT_RETURN) = range(NUM_EVENTS)
-# Whether each event is good (+1) or bad (-1) for the seat that sees it: the sign prior of the
-# internal rewards (spec 2.7).
-EVENT_SIGNS = (1, 1, 1, 1, 1, -1, -1, 1, 1, 1, -1, -1, -1)
+# The prior of the internal rewards (spec 2.7): each event's sign (good or bad for the seat
+# that sees it) and its weight relative to the others before evolution. Flag events outweigh
+# tags: with equal weights, tagging (many times as frequent as a pick-up under a random policy)
+# is all that agents first learn, and they never start capturing. The opponent's flag events
+# weigh half of one's own: against the flag-rusher, who captures about 9 times a match, larger
+# penalties taught agents to stay home and unlearn attacking.
+EVENT_REWARD_SCALES = (1.0, 2.0, 0.5, 0.5, 0.2, -0.3, -0.1, 0.3, 1.0, 0.3, -0.2, -0.5, -0.1)
 
 AT_BASE, CARRIED, DROPPED = range(3)
 
