@@ -71,8 +71,9 @@ def define_flags(logdir: str, num_steps: int, max_minutes: float):
   flags.DEFINE_integer('ready_steps', 400, 'PBT: learner steps between evolution checks.')
   flags.DEFINE_float('exploit_threshold', _PBT.exploit_threshold,
                      'PBT: exploit when a drawn member wins with at least this probability.')
-  flags.DEFINE_float('bot_match_fraction', 0.0,
-                     'Share of training matches against scripted bots (no Elo change).')
+  flags.DEFINE_float('bot_match_fraction', 0.5,
+                     'Share of training matches against scripted bots (drawn by expected score; '
+                     'no Elo change).')
   flags.DEFINE_list('training_bots', ['random', 'rusher'], 'Bots of those training matches.')
   flags.DEFINE_list('eval_bots', ['random', 'rusher'], 'Scripted bots of the evaluations.')
   flags.DEFINE_integer('eval_matches', 6, 'Periodic evaluation: matches per member and bot.')

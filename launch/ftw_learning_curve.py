@@ -59,7 +59,6 @@ def main(argv):
 
 if __name__ == '__main__':
   FLAGS.set_default('population_size', 2)  # Each member gets half the experience, not a quarter.
-  FLAGS.set_default('bot_match_fraction', 0.5)  # Bots drawn by expected score: random first.
   FLAGS.set_default('map_size', ['9', '11'])
   FLAGS.set_default('episode_length', 210)  # 7 unrolls of 30 steps: no tail is dropped.
   FLAGS.set_default('eval_period_s', 600.0)
