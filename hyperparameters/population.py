@@ -209,6 +209,8 @@ class PopulationController:
     with self._lock:
       if self._config.inherit_elo:
         self.ratings[i] = self.ratings[j]
+      if j in self.bot_scores:  # Until its next evaluation the child plays as its parent.
+        self.bot_scores[i] = dict(self.bot_scores[j])
     self.last_check_step[i] = step
     return {'parent_hypers': _to_jsonable(hypers), 'parent_rewards': _to_jsonable(rewards),
             'child_hypers': _to_jsonable(explored['hypers']),

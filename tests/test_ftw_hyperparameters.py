@@ -235,6 +235,7 @@ def test_exploit_copies_the_stronger_member_and_explore_changes_only_the_child()
   strong = FakeMember({'policy': [np.ones(2)]}, {'learning_rate': 5e-4}, [0.7], step=900)
   controller = _controller([weak, strong], ready_steps=100)
   controller.ratings = np.array([900.0, 1200.0])  # P(strong beats weak) = 0.85.
+  controller.report_bot_scores({0: {'random': 0.5}, 1: {'random': 0.9}})
   event = controller.check_member(0)
   assert event['decision'] == 'exploit' and event['candidate'] == 1
   np.testing.assert_array_equal(weak.weights['policy'][0], np.ones(2))
@@ -242,6 +243,7 @@ def test_exploit_copies_the_stronger_member_and_explore_changes_only_the_child()
   assert weak.hypers == {'learning_rate': pytest.approx(5e-4 * 1.2)}  # Copied, then perturbed.
   assert weak.rewards == [pytest.approx(0.7 * 0.8)]
   assert controller.ratings[0] == 1200.0  # The child inherits its parent's rating.
+  assert controller.bot_scores[0] == {'random': 0.9}  # ... and its scores against the bots.
   assert strong.perturbed == 0 and strong.hypers == {'learning_rate': 5e-4}
   assert strong.rewards == [0.7]
   np.testing.assert_array_equal(strong.weights['policy'][0], np.ones(2))
