@@ -255,6 +255,24 @@ class EvaluatorWorker:
         return
 
 
+class LingeringReverbNode(lp.ReverbNode):
+  """A Reverb node that keeps serving `linger_s` seconds after the program is told to stop.
+
+  Every node gets the stop request at once. A learner that has a sample in flight when the
+  server goes away waits in native code that never returns, and is killed at the end of the
+  termination notice without its final checkpoint; with the server still up for a few seconds
+  it finishes the step it is in and saves.
+  """
+
+  def __init__(self, priority_tables_fn, linger_s: float = 10.0):
+    super().__init__(priority_tables_fn)
+    self._linger_s = linger_s
+
+  def run(self):
+    super().run()  # Returns at the stop request.
+    time.sleep(self._linger_s)
+
+
 def make_program(builder: builders.ActorLearnerBuilder,
                  environment_factory: EnvironmentFactory, config: DistributedConfig,
                  name: str = 'agent') -> lp.Program:
@@ -265,7 +283,8 @@ def make_program(builder: builders.ActorLearnerBuilder,
   program = lp.Program(name)
 
   with program.group('replay'):
-    replay = program.add_node(lp.ReverbNode(functools.partial(_replay_tables, builder, spec)))
+    replay = program.add_node(LingeringReverbNode(functools.partial(_replay_tables, builder,
+                                                                    spec)))
   with program.group('counter'):
     counter = program.add_node(lp.CourierNode(_counter, config))
   with program.group('learner'):

@@ -378,7 +378,7 @@ def make_program(agent_config: config_lib.FtwConfig, arena_factory: ArenaFactory
   extras = agent_lib.extras_spec(policies.network(0), spec.actions.num_values)
   program = lp.Program(name)
   with program.group('replay'):
-    replay = program.add_node(lp.ReverbNode(functools.partial(
+    replay = program.add_node(core_distributed.LingeringReverbNode(functools.partial(
         _replay_tables, agent_config, spec, extras, config.population_size)))
   learners = []
   with program.group('learner'):
