@@ -246,9 +246,10 @@ def plot_progress(run_dir: str, path: str, final: Optional[Dict] = None) -> Opti
     for ax, bot in zip(axes[2:], bots):
       ax.plot(steps, [e['members'].get(m, {}).get(bot, {}).get('win', np.nan)
                       for e in evaluations], marker='o', label=f'member {m}')
-  for name in sorted({k for e in evaluations for k in e['eval_elo'] if not k.startswith('member')}):
-    axes[0].plot(steps, [e['eval_elo'].get(name, np.nan) for e in evaluations], 'k--',
-                 linewidth=1, label=f'{name} bot')
+  bot_names = sorted({k for e in evaluations for k in e['eval_elo'] if not k.startswith('member')})
+  for name, style in zip(bot_names, ('--', ':', '-.', (0, (5, 5)))):
+    axes[0].plot(steps, [e['eval_elo'].get(name, np.nan) for e in evaluations], color='k',
+                 linestyle=style, linewidth=1, label=f'{name} bot')
   axes[0].set_title('evaluation Elo (random bot = 1000)')
   if history:
     hist_steps = [h['total_steps'] for h in history]
