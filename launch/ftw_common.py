@@ -40,8 +40,9 @@ def define_flags(logdir: str, num_steps: int, max_minutes: float):
                       f'Arena id: {", ".join(ctf.ARENA_TEAM_SIZES)} (or ctf_1v1, ctf_2v2).')
   flags.DEFINE_integer('num_arenas', 2, 'Arena processes playing training matches.')
   flags.DEFINE_integer('matches_per_arena', 4, 'Matches each arena plays at once.')
-  flags.DEFINE_integer('episode_length', 300, 'Steps per match.')
-  flags.DEFINE_list('map_size', ['11', '15'], 'Map side, or min,max (odd sizes are drawn).')
+  flags.DEFINE_integer('episode_length', 210,
+                       'Steps per match (210: 7 unrolls of 30 steps, so no tail is dropped).')
+  flags.DEFINE_list('map_size', ['9', '11'], 'Map side, or min,max (odd sizes are drawn).')
   flags.DEFINE_integer('num_steps', num_steps,
                        'Budget: environment steps of training matches, all arenas.')
   flags.DEFINE_float('max_minutes', max_minutes,
@@ -68,7 +69,7 @@ def define_flags(logdir: str, num_steps: int, max_minutes: float):
   flags.DEFINE_list('internal_rewards', _pair(_GRID.internal_rewards).split(','),
                     'Internal-reward draw min,max (times each event\'s signed scale), or one weight per '
                     f'event ({ctf.NUM_EVENTS} values: {", ".join(ctf.EVENT_NAMES)}).')
-  flags.DEFINE_integer('ready_steps', 400, 'PBT: learner steps between evolution checks.')
+  flags.DEFINE_integer('ready_steps', 100, 'PBT: learner steps between evolution checks.')
   flags.DEFINE_float('exploit_threshold', _PBT.exploit_threshold,
                      'PBT: exploit when a drawn member wins with at least this probability.')
   flags.DEFINE_float('bot_match_fraction', 0.5,

@@ -1,13 +1,14 @@
 r"""The FTW learning curve: a population trained long enough to beat the scripted bots.
 
-  python -m launch.ftw_learning_curve          # 1.5M environment steps: ~80 min on 2 idle cores
+  python -m launch.ftw_learning_curve          # 1.5M environment steps: about 1 h on 2 idle cores
   python -m launch.ftw_learning_curve --num_steps=3000000 -l runs/ftw_curve
 
-The same program as launch/ftw_local.py with a larger budget, 2 members, smaller maps and longer
-gaps between evaluations (all flags are ftw_local's); running it again resumes it. At the end it prints the population summary,
-the environment steps at which the evaluations first showed a member winning at least 90% of
-its matches against the random bot and more than 50% against the flag-rusher, and whether the
-final evaluation of the checkpoints clears both bars; curves go to <logdir>/elo.png.
+The same program as launch/ftw_local.py with a larger budget, 2 members, rarer readiness checks
+and longer gaps between evaluations (all flags are ftw_local's); running it again resumes it. At
+the end it prints the population summary, the environment steps at which the evaluations first
+showed a member winning at least 90% of its matches against the random bot and more than 50%
+against the flag-rusher, and whether the final evaluation of the checkpoints clears both bars;
+curves go to <logdir>/elo.png.
 """
 
 import os
@@ -59,8 +60,6 @@ def main(argv):
 
 if __name__ == '__main__':
   FLAGS.set_default('population_size', 2)  # Each member gets half the experience, not a quarter.
-  FLAGS.set_default('map_size', ['9', '11'])
-  FLAGS.set_default('episode_length', 210)  # 7 unrolls of 30 steps: no tail is dropped.
   FLAGS.set_default('eval_period_s', 600.0)
   FLAGS.set_default('eval_matches', 10)
   FLAGS.set_default('final_eval_matches', 30)

@@ -16,7 +16,7 @@ from absl import app
 from agents.core import cli
 from launch import ftw_common
 
-ftw_common.define_flags(logdir='runs/ftw_local', num_steps=150_000, max_minutes=13.0)
+ftw_common.define_flags(logdir='runs/ftw_local', num_steps=300_000, max_minutes=13.0)
 FLAGS = ftw_common.FLAGS
 
 
