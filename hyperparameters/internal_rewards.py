@@ -18,8 +18,8 @@ class InternalRewards(base.Hyperparameter):
   `init_value_or_range`: a float repeated E times, or (min, max) for an independent log-uniform
   draw per event. `scales` (one signed factor per event) multiplies the draw: bad events start
   negative (the original package draws every weight positive, which cannot punish being tagged;
-  spec 2.7 suggests a sign prior) and important events start larger. `initial_weights` gives the whole vector explicitly instead. `perturb` multiplies each
-  weight by its own 1 + U(-m, m).
+  spec 2.7 suggests a sign prior) and important events start larger. `initial_weights` gives
+  the whole vector explicitly instead. `perturb` multiplies each weight by its own 1 + U(-m, m).
   """
 
   def __init__(self, num_events: int, init_value_or_range=(0.1, 1.0),

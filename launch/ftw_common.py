@@ -67,8 +67,8 @@ def define_flags(logdir: str, num_steps: int, max_minutes: float):
   flags.DEFINE_list('slow_core_period', _pair(_GRID.slow_core_period_min_max).split(','),
                     'Slow-core period range min,max (integers).')
   flags.DEFINE_list('internal_rewards', _pair(_GRID.internal_rewards).split(','),
-                    'Internal-reward draw min,max (times each event\'s signed scale), or one weight per '
-                    f'event ({ctf.NUM_EVENTS} values: {", ".join(ctf.EVENT_NAMES)}).')
+                    'Internal-reward draw min,max (times each event\'s signed scale), or one '
+                    f'weight per event ({ctf.NUM_EVENTS} values: {", ".join(ctf.EVENT_NAMES)}).')
   flags.DEFINE_integer('ready_steps', 100, 'PBT: learner steps between evolution checks.')
   flags.DEFINE_float('exploit_threshold', _PBT.exploit_threshold,
                      'PBT: exploit when a drawn member wins with at least this probability.')

@@ -305,8 +305,11 @@ class ArenaWorker:
       self._log(results, time.time() - started)
 
   def _maybe_against_bots(self, lineup: List[int]) -> List:
-    """With probability `bot_match_fraction`, one team of the match is scripted bots, chosen by
-    the controller so that the game is likely to be even (uniformly if it cannot be asked)."""
+    """With probability `bot_match_fraction`, one team of the match is scripted bots.
+
+    The controller picks the bot so that the game is likely to be even (uniformly at random if
+    the controller cannot be reached).
+    """
     if self._rng.uniform() >= self._bot_match_fraction:
       return lineup
     half = len(lineup) // 2
