@@ -138,6 +138,7 @@ def reverb_rates(items: int) -> Dict[str, float]:
   import cloudpickle  # pylint: disable=g-import-not-at-top
   import dm_env  # pylint: disable=g-import-not-at-top
   import reverb  # pylint: disable=g-import-not-at-top
+  from agents.core import datasets  # pylint: disable=g-import-not-at-top
   from agents.ftw import agent as agent_lib  # pylint: disable=g-import-not-at-top
   from agents.ftw import arena as arena_lib  # pylint: disable=g-import-not-at-top
   from agents.ftw import networks  # pylint: disable=g-import-not-at-top
@@ -173,7 +174,7 @@ def reverb_rates(items: int) -> Dict[str, float]:
     adder.flush()
     insert_elapsed = time.time() - started
     inserted = utils.inserted_items(client, utils.table_names().queue)
-    iterator = utils.QueueBatchIterator(address, utils.table_names().queue, 16)
+    iterator = datasets.ReverbBatchIterator(address, utils.table_names().queue, 16)
     next(iterator)
     started = time.time()
     batches = inserted // 16 - 1
@@ -201,13 +202,13 @@ def _node_of(process: psutil.Process, log_dir: str):
 def program_rates(num_arenas: int, seconds: int, warmup: int) -> Dict:
   """ftw_local with `num_arenas` arenas for `seconds`: env steps/s after warm-up, node memory."""
   from agents.core import launching  # pylint: disable=g-import-not-at-top
-  from agents.ftw import distributed  # pylint: disable=g-import-not-at-top
+  from agents.ftw import builder as ftw_builder  # pylint: disable=g-import-not-at-top
   from agents.ftw import evaluation  # pylint: disable=g-import-not-at-top
   run_dir = tempfile.mkdtemp(prefix=f'ftw_bench_{num_arenas}_')
   program_config = config_lib.ProgramConfig(
       run_dir=run_dir, population_size=4, num_arenas=num_arenas, max_wall_s=seconds,
       with_evaluator=False)
-  program = distributed.make_program(_config(), _arena_factory(), 1, program_config)
+  program = ftw_builder.make_program(_config(), _arena_factory(), 1, program_config)
   log_dir = os.path.join(run_dir, 'node_logs')
   peak: Dict[str, float] = {}
   done = threading.Event()

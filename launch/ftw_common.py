@@ -209,7 +209,7 @@ def run(arena_id: str, arena_kwargs: Dict, agent_config: config_lib.FtwConfig,
   """Launches the population program, then evaluates the final checkpoints and summarises."""
   # pylint: disable=g-import-not-at-top
   from agents.core import launching
-  from agents.ftw import distributed
+  from agents.ftw import builder as ftw_builder
   from agents.ftw import evaluation
   # pylint: enable=g-import-not-at-top
   run_dir = program_config.run_dir
@@ -234,7 +234,7 @@ def run(arena_id: str, arena_kwargs: Dict, agent_config: config_lib.FtwConfig,
         f'{f" or {program_config.max_wall_s / 60:.0f} min" if program_config.max_wall_s else ""}'
         f', run directory {run_dir}{" (resuming)" if resumed else ""}', flush=True)
   arena_factory = environments.make_factory(arena_id, **arena_kwargs)
-  program = distributed.make_program(agent_config, arena_factory, team_size, program_config)
+  program = ftw_builder.make_program(agent_config, arena_factory, team_size, program_config)
   started = time.time()
   try:
     launching.launch(program, launch_type, run_dir, loopback_only=loopback_only)
@@ -297,8 +297,8 @@ def launch_on_vertex_ai(arena_id: str, arena_kwargs: Dict,
   of the checkpoints is then run with `launch.ftw_local` on that directory once the job ends.
   """
   import launchpad as lp  # pylint: disable=g-import-not-at-top
-  from agents.ftw import distributed  # pylint: disable=g-import-not-at-top
-  program = distributed.make_program(
+  from agents.ftw import builder as ftw_builder  # pylint: disable=g-import-not-at-top
+  program = ftw_builder.make_program(
       agent_config, environments.make_factory(arena_id, **arena_kwargs),
       ctf.ARENA_TEAM_SIZES[arena_id], program_config)
   resources = vertex_ai_resources(program, FLAGS.docker_requirements, FLAGS.learner_accelerator)

@@ -2,7 +2,6 @@
 guard, PBT weight copies and seeded reproducibility (spec 8, items 11 and 16)."""
 
 import dataclasses
-import time
 
 from acme import specs
 from acme.utils import loggers
@@ -258,24 +257,3 @@ def test_reward_windows_hold_the_raw_event_vectors_of_the_steps_with_events():
     assert set(np.unique(sample['reward'])) <= {0.0, 1.0}  # Events, not weighted rewards.
     assert np.any(sample['reward'][-1] != 0)
   agent.close()
-
-
-def test_the_queue_iterator_returns_every_item_in_order_across_long_pauses():
-  signature = {'x': tf.TensorSpec([], tf.int32)}
-  server = reverb.Server([reverb.Table.queue('q', 50, signature=signature)], port=None)
-  try:
-    client = reverb.Client(f'localhost:{server.port}')
-    iterator = utils.QueueBatchIterator(client.server_address, 'q', batch_size=3)
-    received = []
-    with client.trajectory_writer(num_keep_alive_refs=1) as writer:
-      for x in range(12):
-        writer.append({'x': np.int32(x)})
-        writer.create_item('q', 1.0, {'x': writer.history['x'][-1]})
-        writer.flush()
-        if x % 3 == 2:
-          received += next(iterator).data['x'].tolist()
-          time.sleep(1.2)  # Longer than the 1 s sampling timeout of the core's iterator.
-    assert received == list(range(12))
-    assert client.server_info()['q'].current_size == 0
-  finally:
-    server.stop()

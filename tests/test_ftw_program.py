@@ -22,7 +22,7 @@ import tensorflow as tf
 import environments
 from agents.core import launching
 from agents.ftw import config as config_lib
-from agents.ftw import distributed
+from agents.ftw import builder as ftw_builder
 from agents.ftw import evaluation
 from hyperparameters import population
 
@@ -59,14 +59,14 @@ def finished_run(tmp_path_factory):
   agent_config = config_lib.grid_world_config(
       sequence_length=6, batch_size=2, max_queue_size=8, hidden_size=16, num_dimensions=8,
       torso_conv_filters=((4, 3, 2),), torso_residual_filters=(), max_gradient_norm=10.0)
-  program_config = distributed.ProgramConfig(
+  program_config = config_lib.ProgramConfig(
       run_dir=run_dir, population_size=2, num_arenas=1, matches_per_arena=2,
       max_env_steps=30 * EPISODE, max_wall_s=400.0, seed=1,
       pbt=population.PbtConfig(ready_steps=3, exploit_threshold=0.5, check_period_s=0.5),
       evaluation_matches=1, evaluation_period_s=2.0, variable_update_period=5,
       log_period_s=2.0, bot_match_fraction=0.5)
   factory = environments.make_factory('ctf_1v1', episode_length=EPISODE, map_size=7)
-  program = distributed.make_program(agent_config, factory, team_size=1,
+  program = ftw_builder.make_program(agent_config, factory, team_size=1,
                                      config=program_config)
   me = psutil.Process()
   seen = set()

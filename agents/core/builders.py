@@ -1,11 +1,13 @@
 """The one interface through which an agent family plugs into the shared core."""
 
 import abc
-from typing import Generic, Iterator, List, Mapping, Optional, Sequence, TypeVar
+import copy
+from typing import Any, Generic, Iterator, List, Mapping, Optional, Sequence, TypeVar
 
 import acme
 from acme import adders
 from acme import specs
+from acme.tf import savers
 from acme.utils import counting
 from acme.utils import loggers
 from acme.utils.observers import base as observers_base
@@ -23,7 +25,25 @@ class ActorLearnerBuilder(abc.ABC, Generic[Networks]):
   The core calls these methods in whichever process needs the part: the Reverb node asks for
   tables, the learner node for a dataset and a learner, each actor node for adders and an actor.
   A builder must therefore be picklable (keep only its config dataclass as state).
+
+  In a population (a program with P learners) the core asks `for_member(i)` for member i's
+  builder: its tables are named through `table_name`, so that one Reverb server holds every
+  member's tables, and `member` may seed what differs between members.
   """
+
+  member: int = 0
+  population_size: int = 1
+  queue_table: str = 'queue'  # The learner's main table (see `learner_steps_ready`).
+
+  def for_member(self, member: int, population_size: int) -> 'ActorLearnerBuilder':
+    """This builder for member `member` of a population of `population_size`."""
+    builder = copy.copy(self)
+    builder.member, builder.population_size = member, population_size
+    return builder
+
+  def table_name(self, name: str) -> str:
+    """The name of table `name` on the program's Reverb server: `name_<member>` in a population."""
+    return name if self.population_size == 1 else f'{name}_{self.member}'
 
   @abc.abstractmethod
   def make_networks(self, environment_spec: specs.EnvironmentSpec) -> Networks:
@@ -60,18 +80,22 @@ class ActorLearnerBuilder(abc.ABC, Generic[Networks]):
     Single-process runs step the learner this many times; distributed runs wait for it to
     reach zero before they stop, so that no collected data is dropped. `table_infos` maps table
     names to `TableInfo` (from `Table.info` or `Client.server_info()`). The default suits a
-    queue whose items are each read once: every `batch_size` items inserted into the first
+    queue whose items are each read once: every `batch_size` items inserted into the queue
     table make one step. It counts completed inserts rather than asking the table whether it
     can sample, because the learner's dataset prefetches items out of the table at times that
     depend on thread scheduling.
     """
-    first = next(iter(table_infos.values()))
-    return first.rate_limiter_info.insert_stats.completed // self.batch_size - steps_taken
+    queue = table_infos[self.table_name(self.queue_table)]
+    return queue.rate_limiter_info.insert_stats.completed // self.batch_size - steps_taken
 
   @property
   @abc.abstractmethod
   def batch_size(self) -> int:
     """Items per learner batch."""
+
+  def checkpoint_objects(self, learner: acme.Learner) -> Mapping[str, Any]:
+    """What the learner's checkpoint holds: by default its state, under the key 'learner'."""
+    return {'learner': learner.state if isinstance(learner, savers.TFSaveable) else learner}
 
   def make_observers(self) -> Sequence[observers_base.EnvLoopObserver]:
     """Per-environment metric observers (one set per environment copy); none by default."""

@@ -13,65 +13,79 @@ from agents.core import stopping
 
 
 class ReverbBatchIterator(Iterator[reverb.ReplaySample]):
-  """Yields batches of `batch_size` whole items from one table, stacked on axis 0 as numpy.
+  """Yields batches of `batch_size` whole items of one table, stacked on axis 0 as numpy.
 
-  Acme's `make_reverb_dataset` waits inside native code with no deadline, so a learner blocked
-  on an empty queue ignores a Launchpad stop. Here each wait lasts at most `timeout_ms`; the
-  dataset is then rebuilt and the items already collected for the batch are kept. Between
-  waits it checks for a Launchpad stop and then ends (StopIteration), dropping a partial batch
-  only then.
+  It asks the server for a batch only once the table's own counters say that the items exist,
+  so it never waits inside native code (Acme's `make_reverb_dataset` does, with no deadline, and
+  a learner blocked there ignores a Launchpad stop) and needs no sampling timeout (a dataset
+  that times out discards the samples it had in flight: from a queue, those items are gone).
+  Meanwhile it checks for a Launchpad stop every `poll_s` and then ends (StopIteration).
 
-  A dataset that times out discards the samples it had in flight; from a queue those items are
-  gone. So by default one sample is in flight at a time, which loses nothing. Replay tables,
-  whose items stay in the table when sampled, can allow more (`max_in_flight_samples`) for speed.
+  A table whose items are read once (a queue, `max_times_sampled == 1`) is ready when the items
+  inserted minus those this iterator has taken make a batch: the one consumer of the queue
+  keeps a whole batch in flight and still loses nothing. Any other table (a replay) is ready
+  once its rate limiter lets it be sampled.
   """
 
-  def __init__(self, server_address: str, table: str, batch_size: int,
-               timeout_ms: int = 1000, signature_timeout_s: float = 2.0,
-               max_wait_s: Optional[float] = None, max_in_flight_samples: int = 1):
+  def __init__(self, server_address: str, table: str, batch_size: int, poll_s: float = 0.02,
+               signature_timeout_s: float = 2.0, max_wait_s: Optional[float] = None):
     self._server_address = server_address
     self._table = table
     self._batch_size = batch_size
-    self._timeout_ms = timeout_ms
+    self._poll_s = poll_s
     self._signature_timeout_s = signature_timeout_s
     self._max_wait_s = max_wait_s
-    self._max_in_flight_samples = max_in_flight_samples
+    self._client = reverb.Client(server_address)
+    self._taken = 0  # Items this iterator has asked the server for.
     self._iterator = None
+
+  def __iter__(self):
+    return self
+
+  def ready(self) -> bool:
+    """True when `next` will return a batch without waiting for more items to be written."""
+    try:
+      info = self._client.server_info(timeout=max(1, int(self._signature_timeout_s)))[
+          self._table]
+    except (KeyError, reverb.errors.DeadlineExceededError, RuntimeError, ValueError) as error:
+      logging.info('no information on table %r yet: %s', self._table, error)
+      return False
+    if info.max_times_sampled == 1:
+      return info.rate_limiter_info.insert_stats.completed - self._taken >= self._batch_size
+    return info.current_size >= max(1, info.rate_limiter_info.min_size_to_sample)
 
   def _dataset_iterator(self):
     while True:
       try:
         dataset = reverb.TrajectoryDataset.from_table_signature(
             server_address=self._server_address, table=self._table,
-            max_in_flight_samples_per_worker=self._max_in_flight_samples,
-            num_workers_per_iterator=1,
-            rate_limiter_timeout_ms=self._timeout_ms,
+            max_in_flight_samples_per_worker=self._batch_size, num_workers_per_iterator=1,
             get_signature_timeout_secs=int(self._signature_timeout_s))
-        return iter(dataset)
+        return iter(dataset.batch(self._batch_size))
       except (tf.errors.DeadlineExceededError, tf.errors.UnavailableError,
               reverb.errors.DeadlineExceededError) as error:
         if stopping.stop_requested():  # The server is going away with the program.
           raise StopIteration from None
         logging.info('waiting for the signature of table %r: %s', self._table, error)
 
+  def _wait_until_ready(self):
+    started = time.monotonic()
+    while not self.ready():
+      if stopping.wait_for_stop(self._poll_s):
+        raise StopIteration
+      if self._max_wait_s is not None and time.monotonic() - started > self._max_wait_s:
+        raise TimeoutError(f'no full batch in table {self._table!r} within '
+                           f'{self._max_wait_s} s')
+
   def __next__(self) -> reverb.ReplaySample:
-    items = []
-    started = time.time()
-    while len(items) < self._batch_size:
-      if self._iterator is None:
-        self._iterator = self._dataset_iterator()
-      try:
-        items.append(next(self._iterator))
-      except (StopIteration, tf.errors.OutOfRangeError):
-        # The rate limiter timed out: the table had nothing to give for `timeout_ms`.
-        self._iterator = None
-        if stopping.stop_requested():
-          raise StopIteration from None
-        if self._max_wait_s is not None and time.time() - started > self._max_wait_s:
-          raise TimeoutError(f'no full batch from table {self._table!r} within '
-                             f'{self._max_wait_s} s ({len(items)} items)') from None
-      except tf.errors.OpError:  # Typically the server went away.
-        if stopping.stop_requested():
-          raise StopIteration from None
-        raise
-    return tree.map_structure(lambda *xs: np.stack([np.asarray(x) for x in xs]), *items)
+    self._wait_until_ready()
+    if self._iterator is None:
+      self._iterator = self._dataset_iterator()
+    try:
+      sample = next(self._iterator)
+    except tf.errors.OpError:  # Typically the server went away.
+      if stopping.stop_requested():
+        raise StopIteration from None
+      raise
+    self._taken += self._batch_size
+    return tree.map_structure(np.asarray, sample)

@@ -1,15 +1,20 @@
-"""Turns any `ActorLearnerBuilder` and an environment factory into a Launchpad program.
+"""One function builds every Launchpad program of the project from a builder and node factories.
 
-Nodes: `replay` (Reverb), `counter`, `learner` (also the variable source), `coordinator` (ends
-the program at the step budget), `actor` x N (batched environments, Acme adders, a variable
-client to the learner) and `evaluator` (frozen-weight episodes, never writes to Reverb).
+Every program has a `replay` node (Reverb, every member's tables), a `counter`, one `learner`
+per member of the population (each also its actors' variable source, checkpointed in its own
+directory) and, with a step budget or a wall-clock limit, a `coordinator` that ends the program
+once the learners have consumed what the actors wrote. Node factories add the rest: the
+`actor` nodes (by default `envs_per_actor` batched environments each, with Acme adders and a
+variable client), the `evaluator` (by default frozen-weight episodes, never writing to Reverb)
+and, optionally, a `controller` (FTW's population-based training) whose handle the actors and
+the evaluator receive.
 """
 
 import dataclasses
 import functools
 import os
 import time
-from typing import Callable, Optional
+from typing import Any, Callable, List, Mapping, NamedTuple, Optional, Tuple, Union
 
 from absl import logging
 from acme import specs
@@ -34,31 +39,41 @@ EnvironmentFactory = Callable[[int], dm_env.Environment]
 class DistributedConfig:
   """How many of each node, how long to run, and where to write."""
   run_dir: str
+  population_size: int = 1  # Learners, each with its own tables and checkpoint.
   num_actors: int = 2
   envs_per_actor: int = 16
-  max_actor_steps: Optional[int] = None  # None: run until stopped.
+  max_actor_steps: Optional[int] = None  # None: no step budget.
+  max_wall_s: Optional[float] = None  # Wall-clock limit of this launch (None: none).
   seed: int = 0
   with_evaluator: bool = True
   evaluation_envs: int = 100  # Episodes per evaluation round, played in one batch.
   evaluation_period_s: float = 30.0
-  variable_update_period: int = 1  # Actor batch steps between weight pulls.
   log_period_s: float = 10.0
   checkpoint_period_minutes: float = 1.0
   rpc_timeout_s: float = 10.0
   step_limit_poll_s: float = 1.0
-  # How long the step limit waits, at most, for the learner to consume the collected data.
+  # How long the step limit waits, at most, for the learners to consume the collected data.
   drain_timeout_s: float = 120.0
 
   def validate(self):
     """Raises ValueError naming the first field with an impossible value."""
-    if self.num_actors < 1:
-      raise ValueError(f'num_actors must be at least 1, got {self.num_actors}')
-    if self.envs_per_actor < 1:
-      raise ValueError(f'envs_per_actor must be at least 1, got {self.envs_per_actor}')
+    for name in ('population_size', 'num_actors', 'envs_per_actor', 'evaluation_envs'):
+      if getattr(self, name) < 1:
+        raise ValueError(f'{name} must be at least 1, got {getattr(self, name)}')
     if self.max_actor_steps is not None and self.max_actor_steps < 1:
       raise ValueError(f'max_actor_steps must be positive, got {self.max_actor_steps}')
-    if self.evaluation_envs < 1:
-      raise ValueError(f'evaluation_envs must be at least 1, got {self.evaluation_envs}')
+    if self.max_wall_s is not None and self.max_wall_s <= 0:
+      raise ValueError(f'max_wall_s must be positive, got {self.max_wall_s}')
+
+
+def member_label(label: str, member: int, population_size: int) -> str:
+  """A node's label (logs, TensorBoard, counter prefix): `label_<member>` in a population."""
+  return label if population_size == 1 else f'{label}_{member}'
+
+
+def checkpoint_subdirectory(member: int, population_size: int) -> str:
+  """Where member `member`'s learner checkpoints, under `<run_dir>/checkpoints`."""
+  return 'learner' if population_size == 1 else f'member_{member}'
 
 
 def derive_seed(*keys: int) -> int:
@@ -76,8 +91,47 @@ def make_batched_environment(environment_factory: EnvironmentFactory, batch_size
 EVALUATION_STREAM = 1_000_000  # Seed key of the evaluator, apart from every actor id.
 
 
-def _replay_tables(builder: builders.ActorLearnerBuilder, spec: specs.EnvironmentSpec):
-  return builder.make_replay_tables(spec)
+class ProgramContext(NamedTuple):
+  """What every worker node is built from: the builder, the spec, the config, the core nodes.
+
+  A NamedTuple, so that Launchpad finds the node handles inside it and gives each node clients.
+  """
+  builder: builders.ActorLearnerBuilder
+  environment_factory: EnvironmentFactory
+  environment_spec: specs.EnvironmentSpec
+  config: DistributedConfig
+  replay: Any
+  counter: Any
+  learners: Tuple[Any, ...]  # One per member of the population.
+  controller: Any = None  # The controller node's handle, if the program has one.
+
+  def member_builder(self, member: int) -> builders.ActorLearnerBuilder:
+    return self.builder.for_member(member, self.config.population_size)
+
+
+@dataclasses.dataclass(frozen=True)
+class NodeFactory:
+  """`count` nodes in group `group`, node i running `worker(context, i, *args)`.
+
+  `worker` is a class (or a function returning an object) whose `run()` is the node's body;
+  `count` is a number or a function of the `DistributedConfig`.
+  """
+  group: str
+  worker: Callable[..., Any]
+  count: Union[int, Callable[[DistributedConfig], int]] = 1
+  args: Tuple[Any, ...] = ()
+
+  def add_to(self, program: lp.Program, context: ProgramContext) -> List[Any]:
+    count = self.count(context.config) if callable(self.count) else self.count
+    with program.group(self.group):
+      return [program.add_node(lp.CourierNode(self.worker, context, index, *self.args))
+              for index in range(count)]
+
+
+def _replay_tables(builder: builders.ActorLearnerBuilder, spec: specs.EnvironmentSpec,
+                   population_size: int):
+  return [table for member in range(population_size)
+          for table in builder.for_member(member, population_size).make_replay_tables(spec)]
 
 
 def _counter(config: DistributedConfig):
@@ -86,35 +140,45 @@ def _counter(config: DistributedConfig):
 
 def _learner(builder: builders.ActorLearnerBuilder, spec: specs.EnvironmentSpec,
              replay_client, counter_client, config: DistributedConfig):
+  logging.set_verbosity(logging.WARNING)  # No per-call INFO lines of courier and savers.
+  member, population_size = builder.member, builder.population_size
+  label = member_label('learner', member, population_size)
   networks = builder.make_networks(spec)
   dataset = builder.make_dataset_iterator(replay_client)
   # Every step is pushed at once: the step limit compares it with the data written.
-  counter = counting.Counter(rpc.ResilientCounter(counter_client), prefix='learner',
+  counter = counting.Counter(rpc.ResilientCounter(counter_client), prefix=label,
                              time_delta=0.0)
-  logger = logging_utils.make_logger('learner', config.run_dir, config.log_period_s,
-                                     steps_key='learner_steps')
+  logger = logging_utils.make_logger(label, config.run_dir, config.log_period_s,
+                                     steps_key=f'{label}_steps', print_to_console=member == 0)
   learner = builder.make_learner(networks, dataset, counter, logger)
-  return runners.LearnerRunner(learner, config.run_dir, config.checkpoint_period_minutes)
+  return runners.LearnerRunner(learner, config.run_dir, config.checkpoint_period_minutes,
+                               checkpoint_subdirectory(member, population_size),
+                               call_timeout_s=config.rpc_timeout_s,
+                               objects_to_save=builder.checkpoint_objects(learner))
 
 
 class StepLimiter:
-  """Stops the program once the actors have taken `max_steps` environment steps.
+  """Stops the program at the step budget (actor steps on the counter) or the wall-clock limit.
 
-  Before stopping it lets the learner consume what the actors wrote (the builder's
+  Before stopping it lets every learner consume what the actors wrote (the builder's
   `learner_steps_ready` reaches zero), for at most `drain_timeout_s`, so that a slow learner
   (still tracing its step on a loaded machine, say) loses none of the collected data; then it
-  has the learner write its final checkpoint, and only then stops the program.
+  has the learners write their final checkpoints, and only then stops the program.
   """
 
   def __init__(self, builder: builders.ActorLearnerBuilder, counter_client, replay_client,
-               learner_client, max_steps: int, poll_s: float, drain_timeout_s: float):
-    self._builder = builder
+               learner_clients, config: DistributedConfig):
+    self._builders = [builder.for_member(m, config.population_size)
+                      for m in range(config.population_size)]
     self._counter = counter_client
-    self._learner = learner_client
+    self._learners = learner_clients
     self._replay = replay_client
-    self._max_steps = max_steps
-    self._poll_s = poll_s
-    self._drain_timeout_s = drain_timeout_s
+    self._max_steps = config.max_actor_steps
+    self._max_wall_s = config.max_wall_s
+    self._poll_s = config.step_limit_poll_s
+    self._drain_timeout_s = config.drain_timeout_s
+    self._step_keys = [f'{member_label("learner", m, config.population_size)}_steps'
+                       for m in range(config.population_size)]
 
   def _counts(self):
     try:
@@ -123,7 +187,8 @@ class StepLimiter:
       logging.warning('step limiter could not read the counter: %s', error)
       return None
 
-  def _learner_steps_ready(self, learner_steps_at_start: int) -> Optional[int]:
+  def _learner_steps_ready(self, steps_at_start: List[int]) -> Optional[int]:
+    """The most steps any learner may still take on the data written (None: unknown now)."""
     counts = self._counts()
     try:
       table_infos = self._replay.server_info(timeout=int(self._poll_s) + 2)
@@ -132,77 +197,84 @@ class StepLimiter:
       return None
     if counts is None:
       return None
-    # The insert counts are this session's (a fresh Reverb server), the learner's steps are
+    # The insert counts are this session's (a fresh Reverb server), the learners' steps are
     # cumulative across resumed sessions.
-    return self._builder.learner_steps_ready(
-        table_infos, counts.get('learner_steps', 0) - learner_steps_at_start)
+    return max(builder.learner_steps_ready(table_infos, counts.get(key, 0) - start)
+               for builder, key, start in zip(self._builders, self._step_keys, steps_at_start))
+
+  def _reason_to_stop(self, counts: Mapping[str, float], started: float) -> Optional[str]:
+    steps = counts.get('actor_steps', 0)
+    if self._max_steps is not None and steps >= self._max_steps:
+      return f'step budget reached: {steps:.0f} >= {self._max_steps} actor steps'
+    if self._max_wall_s is not None and time.monotonic() - started >= self._max_wall_s:
+      return f'wall-clock limit of {self._max_wall_s:.0f} s reached'
+    return None
 
   def run(self):
-    learner_steps_at_start = None
+    started = time.monotonic()
+    steps_at_start = None
     while not stopping.wait_for_stop(self._poll_s):
       counts = self._counts()
       if counts is None:
         continue
-      if learner_steps_at_start is None:
-        learner_steps_at_start = counts.get('learner_steps', 0)
-      steps = counts.get('actor_steps', 0)
-      if steps >= self._max_steps:
-        print(f'[coordinator] step budget reached: {steps} >= {self._max_steps} actor steps; '
-              'letting the learner finish the collected data', flush=True)
-        self._drain(learner_steps_at_start)
-        self._finish_learner()
+      if steps_at_start is None:
+        steps_at_start = [counts.get(key, 0) for key in self._step_keys]
+      reason = self._reason_to_stop(counts, started)
+      if reason:
+        print(f'[coordinator] {reason}; letting the learners finish the collected data',
+              flush=True)
+        self._drain(steps_at_start)
+        self._finish_learners()
         lp.stop()
         return
 
-  def _finish_learner(self):
-    """Has the learner write its final checkpoint while the replay server is still up."""
-    try:
-      self._learner.finish()
-    except Exception as error:  # pylint: disable=broad-except
-      logging.warning('could not ask the learner to finish: %s', error)
-      return
-    deadline = time.monotonic() + self._drain_timeout_s
-    while time.monotonic() < deadline:
+  def _finish_learners(self):
+    """Has the learners write their final checkpoints while the replay server is still up."""
+    waiting = []
+    for learner in self._learners:
       try:
-        if self._learner.finished():
-          return
+        learner.finish()
+        waiting.append(learner)
+      except Exception as error:  # pylint: disable=broad-except
+        logging.warning('could not ask a learner to finish: %s', error)
+    deadline = time.monotonic() + self._drain_timeout_s
+    while waiting and time.monotonic() < deadline:
+      try:
+        waiting = [learner for learner in waiting if not learner.finished()]
       except Exception:  # pylint: disable=broad-except
-        return  # The learner node has ended.
+        return  # A learner node has ended.
       if stopping.wait_for_stop(0.5):
         return
 
-  def _drain(self, learner_steps_at_start: int):
+  def _drain(self, steps_at_start: List[int]):
     # The actors stop by themselves at the budget; give them a moment to finish their writes.
     deadline = time.monotonic() + self._drain_timeout_s
     if stopping.wait_for_stop(min(3.0, self._drain_timeout_s)):
       return
     while time.monotonic() < deadline:
-      ready = self._learner_steps_ready(learner_steps_at_start)
+      ready = self._learner_steps_ready(steps_at_start)
       if ready is not None and ready <= 0:
-        print('[coordinator] the learner has consumed the collected data; stopping the program',
-              flush=True)
+        print('[coordinator] the learners have consumed the collected data; stopping the '
+              'program', flush=True)
         return
       if stopping.wait_for_stop(self._poll_s):
         return
-    print(f'[coordinator] the learner did not consume the collected data within '
+    print(f'[coordinator] the learners did not consume the collected data within '
           f'{self._drain_timeout_s:.0f} s; stopping the program anyway', flush=True)
 
 
 class ActorWorker:
   """One actor node: B environments, B adders, batched inference, weights from the learner."""
 
-  def __init__(self, builder: builders.ActorLearnerBuilder,
-               environment_factory: EnvironmentFactory, spec: specs.EnvironmentSpec,
-               replay_client, learner_client, counter_client, actor_id: int,
-               config: DistributedConfig):
-    self._actor_id = actor_id
-    environment = make_batched_environment(environment_factory, config.envs_per_actor,
+  def __init__(self, context: ProgramContext, actor_id: int):
+    config, builder = context.config, context.builder
+    environment = make_batched_environment(context.environment_factory, config.envs_per_actor,
                                            config.seed, actor_id)
-    networks = builder.make_networks(spec)
-    adders = [builder.make_adder(replay_client) for _ in range(config.envs_per_actor)]
-    actor = builder.make_actor(networks, rpc.ResilientVariableSource(learner_client), adders,
-                               seed=derive_seed(config.seed, actor_id, 7))
-    counter = counting.Counter(rpc.ResilientCounter(counter_client), prefix='actor')
+    networks = builder.make_networks(context.environment_spec)
+    adders = [builder.make_adder(context.replay) for _ in range(config.envs_per_actor)]
+    actor = builder.make_actor(networks, rpc.ResilientVariableSource(context.learners[0]),
+                               adders, seed=derive_seed(config.seed, actor_id, 7))
+    counter = counting.Counter(rpc.ResilientCounter(context.counter), prefix='actor')
     self._counter = counter
     logger = logging_utils.make_logger(
         f'actor_{actor_id}', config.run_dir, config.log_period_s, steps_key='actor_steps',
@@ -225,34 +297,53 @@ class ActorWorker:
 
 
 class EvaluatorWorker:
-  """Plays `evaluation_envs` frozen-weight episodes every `evaluation_period_s` and logs them."""
+  """Evaluates every `evaluation_period_s` until the program stops and logs each result.
 
-  def __init__(self, builder: builders.ActorLearnerBuilder,
-               environment_factory: EnvironmentFactory, spec: specs.EnvironmentSpec,
-               learner_client, counter_client, config: DistributedConfig):
-    environment = make_batched_environment(environment_factory, config.evaluation_envs,
-                                           config.seed, EVALUATION_STREAM)
-    networks = builder.make_networks(spec)
-    self._actor = builder.make_actor(networks, rpc.ResilientVariableSource(learner_client),
-                                     None, seed=derive_seed(config.seed, EVALUATION_STREAM),
-                                     evaluation=True)
-    self._counter = counting.Counter(rpc.ResilientCounter(counter_client), prefix='evaluator')
+  Subclasses say how (`evaluate`); the default, `EpisodeEvaluator`, plays batched episodes.
+  """
+
+  def __init__(self, config: DistributedConfig, steps_key: str = 'actor_steps'):
+    self._period_s = config.evaluation_period_s
     self._logger = logging_utils.make_logger('evaluator', config.run_dir, print_period_s=0.0,
-                                             summary_period_s=0.0, steps_key='actor_steps')
-    self._loop = environment_loop.BatchedEnvironmentLoop(
-        environment, self._actor, self._counter, should_update=False,
-        observer_factory=builder.make_observers, log_period_s=float('inf'))
-    self._config = config
+                                             summary_period_s=0.0, steps_key=steps_key)
+
+  def evaluate(self) -> Optional[Mapping[str, Any]]:
+    """One evaluation round's metrics; None if the program stopped meanwhile."""
+    raise NotImplementedError
 
   def run(self):
-    while True:
-      self._actor.update(wait=True)
-      result = self._loop.run(num_episodes=self._config.evaluation_envs)
-      if stopping.stop_requested():
+    while not stopping.stop_requested():
+      result = self.evaluate()
+      if result is None or stopping.stop_requested():
         return
       self._logger.write(result)
-      if stopping.wait_for_stop(self._config.evaluation_period_s):
+      if stopping.wait_for_stop(self._period_s):
         return
+
+
+class EpisodeEvaluator(EvaluatorWorker):
+  """Plays `evaluation_envs` frozen-weight episodes in one batch; never writes to Reverb."""
+
+  def __init__(self, context: ProgramContext, index: int = 0):
+    del index  # One evaluator.
+    config, builder = context.config, context.member_builder(0)
+    super().__init__(config)
+    environment = make_batched_environment(context.environment_factory, config.evaluation_envs,
+                                           config.seed, EVALUATION_STREAM)
+    networks = builder.make_networks(context.environment_spec)
+    self._actor = builder.make_actor(networks,
+                                     rpc.ResilientVariableSource(context.learners[0]), None,
+                                     seed=derive_seed(config.seed, EVALUATION_STREAM),
+                                     evaluation=True)
+    counter = counting.Counter(rpc.ResilientCounter(context.counter), prefix='evaluator')
+    self._loop = environment_loop.BatchedEnvironmentLoop(
+        environment, self._actor, counter, should_update=False,
+        observer_factory=builder.make_observers, log_period_s=float('inf'))
+    self._episodes = config.evaluation_envs
+
+  def evaluate(self):
+    self._actor.update(wait=True)
+    return self._loop.run(num_episodes=self._episodes)
 
 
 class LingeringReverbNode(lp.ReverbNode):
@@ -273,36 +364,58 @@ class LingeringReverbNode(lp.ReverbNode):
     time.sleep(self._linger_s)
 
 
+def _one_member_actors(config: DistributedConfig) -> int:
+  if config.population_size != 1:
+    raise ValueError('the default actors act for one learner; a population needs actor nodes '
+                     'of its own')
+  return config.num_actors
+
+
+ACTORS = NodeFactory('actor', ActorWorker, count=_one_member_actors)
+EVALUATOR = NodeFactory('evaluator', EpisodeEvaluator)
+
+
 def make_program(builder: builders.ActorLearnerBuilder,
                  environment_factory: EnvironmentFactory, config: DistributedConfig,
-                 name: str = 'agent') -> lp.Program:
-  """The whole distributed agent as one Launchpad program (launch it with `launching.launch`)."""
+                 name: str = 'agent', *,
+                 environment_spec: Optional[specs.EnvironmentSpec] = None,
+                 actors: NodeFactory = ACTORS, evaluator: NodeFactory = EVALUATOR,
+                 controller: Optional[NodeFactory] = None) -> lp.Program:
+  """The whole distributed agent as one Launchpad program (launch it with `launching.launch`).
+
+  `environment_spec` defaults to the spec of `environment_factory(0)`. The evaluator is added
+  when `config.with_evaluator`; the controller, if any (one node), comes before the actors and
+  the evaluator, which find its handle in their `ProgramContext`.
+  """
   config.validate()
   os.makedirs(config.run_dir, exist_ok=True)
-  spec = specs.make_environment_spec(environment_factory(0))
+  spec = environment_spec or specs.make_environment_spec(environment_factory(0))
   program = lp.Program(name)
+  population_size = config.population_size
 
   with program.group('replay'):
-    replay = program.add_node(LingeringReverbNode(functools.partial(_replay_tables, builder,
-                                                                    spec)))
+    replay = program.add_node(LingeringReverbNode(functools.partial(
+        _replay_tables, builder, spec, population_size)))
   with program.group('counter'):
     counter = program.add_node(lp.CourierNode(_counter, config))
+  learners = []
   with program.group('learner'):
-    learner = program.add_node(
-        lp.CourierNode(_learner, builder, spec, replay, counter, config))
-  for handle in (counter, learner):
+    for member in range(population_size):
+      learners.append(program.add_node(lp.CourierNode(
+          _learner, builder.for_member(member, population_size), spec, replay, counter,
+          config)))
+  for handle in [counter] + learners:
     handle.set_client_kwargs(call_timeout=config.rpc_timeout_s)
-  if config.max_actor_steps is not None:
+  context = ProgramContext(builder, environment_factory, spec, config, replay, counter,
+                           tuple(learners))
+  if controller is not None:
+    (handle,) = controller.add_to(program, context)
+    handle.set_client_kwargs(call_timeout=config.rpc_timeout_s)
+    context = context._replace(controller=handle)
+  if config.max_actor_steps is not None or config.max_wall_s is not None:
     with program.group('coordinator'):
-      program.add_node(lp.CourierNode(StepLimiter, builder, counter, replay, learner,
-                                      config.max_actor_steps, config.step_limit_poll_s,
-                                      config.drain_timeout_s))
+      program.add_node(lp.CourierNode(StepLimiter, builder, counter, replay, learners, config))
   if config.with_evaluator:
-    with program.group('evaluator'):
-      program.add_node(lp.CourierNode(EvaluatorWorker, builder, environment_factory, spec,
-                                      learner, counter, config))
-  with program.group('actor'):
-    for actor_id in range(config.num_actors):
-      program.add_node(lp.CourierNode(ActorWorker, builder, environment_factory, spec,
-                                      replay, learner, counter, actor_id, config))
+    evaluator.add_to(program, context)
+  actors.add_to(program, context)
   return program

@@ -4,11 +4,14 @@ Launchpad's courier clients wait forever by default; every handle the core hands
 given a call deadline, and these wrappers decide what a missed deadline means.
 """
 
+import functools
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from absl import logging
 import acme
+
+from agents.core import stopping
 
 
 class ResilientVariableSource(acme.VariableSource):
@@ -59,3 +62,31 @@ class ResilientCounter:
 
   def get_counts(self) -> Dict[str, float]:
     return self.increment()
+
+
+def call_with_retries(call: Callable[[], Any], what: str, attempts: int = 5,
+                      pause_s: float = 1.0) -> Optional[Any]:
+  """`call()`, retried after failures; None (with a warning) once all failed or at a stop."""
+  for attempt in range(attempts):
+    try:
+      return call()
+    except Exception as error:  # pylint: disable=broad-except
+      if stopping.stop_requested() or attempt == attempts - 1:
+        logging.warning('%s failed: %s', what, error)
+        return None
+      time.sleep(pause_s)
+
+
+class LearnerCalls:
+  """A learner node's methods, run in its learning thread (`LearnerRunner.call`), as attributes.
+
+  For example `LearnerCalls(client).get_weights()`; what PBT uses to read and write members.
+  """
+
+  def __init__(self, client):
+    self._client = client
+
+  def __getattr__(self, method: str):
+    if method.startswith('_'):
+      raise AttributeError(method)
+    return functools.partial(self._client.call, method)

@@ -4,8 +4,10 @@ Acme's `CheckpointingRunner` saves from a signal handler, which can fire while t
 tracing a tf.function and then fails; these runners check for a stop between steps instead.
 """
 
+import queue
 import threading
-from typing import List, Sequence
+import time
+from typing import Any, List, Mapping, Optional, Sequence
 
 import acme
 from acme.tf import savers
@@ -24,14 +26,27 @@ def make_checkpointer(objects, run_dir: str, subdirectory: str,
 
 
 class LearnerRunner:
-  """Steps a learner until the program stops; serves its variables to the actors."""
+  """Steps a learner until the program stops; serves its variables and runs calls made to it.
 
-  def __init__(self, learner: acme.Learner, run_dir: str, period_minutes: float):
+  TensorFlow runs only in the node's own thread (TF 2.8's op dispatch is not thread-safe): the
+  variables served to actors are the learner's numpy copy, and `call` (a courier method, for
+  example PBT reading or overwriting a member) queues the call to run between two steps.
+  A learner with a `ready()` method steps only when it is ready, so calls are served while it
+  waits for data.
+  """
+
+  def __init__(self, learner: acme.Learner, run_dir: str, period_minutes: float,
+               subdirectory: str = 'learner', call_timeout_s: float = 60.0,
+               objects_to_save: Optional[Mapping[str, Any]] = None):
     self._learner = learner
-    state = learner.state if isinstance(learner, savers.TFSaveable) else learner
-    self._checkpointer = make_checkpointer({'learner': state}, run_dir, 'learner',
+    if objects_to_save is None:
+      objects_to_save = {'learner': learner.state if isinstance(learner, savers.TFSaveable)
+                                    else learner}
+    self._checkpointer = make_checkpointer(objects_to_save, run_dir, subdirectory,
                                            period_minutes)
     self._finished = threading.Event()
+    self._calls: 'queue.Queue' = queue.Queue()
+    self._call_timeout_s = call_timeout_s
     # A learner that serves a cached copy of its variables must refresh it after the restore,
     # or the actors of a resumed run would act with its initial weights.
     refresh = getattr(learner, 'refresh_served_variables', None)
@@ -40,6 +55,33 @@ class LearnerRunner:
 
   def get_variables(self, names: Sequence[str]) -> List:
     return self._learner.get_variables(names)
+
+  def call(self, method: str, *args, **kwargs):
+    """Runs `learner.<method>(*args, **kwargs)` in the learning thread; returns its result."""
+    done = threading.Event()
+    result = {}
+    self._calls.put((method, args, kwargs, done, result))
+    deadline = time.monotonic() + self._call_timeout_s
+    while not done.wait(0.1):
+      if self._finished.is_set():  # No learning thread runs calls any more.
+        raise RuntimeError(f'the learner has finished; {method} was not run')
+      if time.monotonic() > deadline:
+        raise TimeoutError(f'the learner did not run {method} within {self._call_timeout_s} s')
+    if 'error' in result:
+      raise result['error']
+    return result.get('value')
+
+  def _run_calls(self):
+    while True:
+      try:
+        method, args, kwargs, done, result = self._calls.get_nowait()
+      except queue.Empty:
+        return
+      try:
+        result['value'] = getattr(self._learner, method)(*args, **kwargs)
+      except Exception as error:  # pylint: disable=broad-except
+        result['error'] = error
+      done.set()
 
   def finish(self):
     """Asks the learner to stop after its current step and save (a courier call).
@@ -60,13 +102,19 @@ class LearnerRunner:
     # from the checkpoint) at the first update, and saving first would delete that checkpoint.
     if tf.train.latest_checkpoint(self._checkpointer.directory) is None:
       self._checkpointer.save(force=True)
+    ready = getattr(self._learner, 'ready', lambda: True)
     try:
       while not stopping.stop_requested():
-        self._learner.step()
-        self._checkpointer.save()
+        self._run_calls()
+        if ready():
+          self._learner.step()
+          self._checkpointer.save()
+        else:
+          stopping.wait_for_stop(0.02)
     except StopIteration:  # The dataset ends when the program stops.
       pass
     finally:
+      self._run_calls()
       self._checkpointer.save(force=True)
       self._finished.set()
 

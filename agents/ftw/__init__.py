@@ -2,7 +2,8 @@
 
 The public names of the original `ftw` package (spec 2): the single-process agent `FTW`, the
 learner `FtwLearner`, the actor `FtwActor` and the helpers of `ftw.agents.tf.ftw.utils`. The
-population program is `agents.ftw.distributed`; its entry point `launch/ftw_local.py`.
+population program is `agents.ftw.builder.make_program` (the core's program with FTW's nodes); its
+entry point `launch/ftw_local.py`.
 
 The names load on first use, so that `agents.ftw.config` (what command lines validate their
 flags with) imports without TensorFlow.

@@ -6,7 +6,7 @@ misspelled `use_pixel_cotrol`); `FTW` keeps the original's smaller queue (32) an
 """
 
 import dataclasses
-from typing import NamedTuple, Optional
+from typing import Dict, Iterator, NamedTuple, Optional
 
 import acme
 from acme import specs
@@ -38,6 +38,7 @@ def make_config(sequence_length: int, **kwargs) -> config_lib.FtwConfig:
   """An `FtwConfig` from the original's keyword arguments (accepting `use_pixel_cotrol`)."""
   if 'use_pixel_cotrol' in kwargs:
     kwargs['use_pixel_control'] = kwargs.pop('use_pixel_cotrol')
+  kwargs.pop('uint_pixels_to_float', None)  # The torso always scales uint8 pixels.
   fields = {f.name for f in dataclasses.fields(config_lib.FtwConfig)}
   unknown = sorted(set(kwargs) - fields)
   if unknown:
@@ -119,13 +120,69 @@ def extras_spec(network: ftw_networks.FtwNetwork, num_actions: int):
           'logits': specs.Array((num_actions,), np.float32)}
 
 
+class FtwMember(NamedTuple):
+  """A member's networks and the evolved values they read (PBT copies and perturbs these)."""
+  networks: FtwNetworks
+  hypers: Dict[str, hyper_base.Hyperparameter]
+  rewards: object  # hyperparameters.internal_rewards.InternalRewards
+
+
+class FtwDatasets(NamedTuple):
+  """The learner's batch iterators: unrolls, and the auxiliary tasks' (None when disabled)."""
+  queue: Iterator
+  pixel_control: Optional[Iterator]
+  nonzero_reward: Optional[Iterator]
+  zero_reward: Optional[Iterator]
+
+
+def make_datasets(replay_client, config: config_lib.FtwConfig,
+                  table_suffix: str = '') -> FtwDatasets:
+  return FtwDatasets(*utils.create_datasets(
+      replay_client, None, config.batch_size, config.sequence_length,
+      use_pixel_control=config.use_pixel_control,
+      use_reward_prediction=config.use_reward_prediction, table_suffix=table_suffix))
+
+
+def make_learner(config: config_lib.FtwConfig, member: FtwMember, datasets: FtwDatasets,
+                 counter: Optional[counting.Counter] = None,
+                 logger: Optional[loggers.Logger] = None,
+                 learner_id: int = 0) -> learning.FtwLearner:
+  """A member's `FtwLearner`, reading every cost and the learning rate from its hypers.
+
+  The auxiliary tasks run once all their tables can give a batch.
+  """
+  hyper = lambda name: member.hypers[name].variable  # pylint: disable=unnecessary-lambda-assignment
+  auxiliary = [d for d in datasets[1:] if d is not None]
+  networks = member.networks
+  return learning.FtwLearner(
+      policy_network=networks.policy, dataset=datasets.queue,
+      learning_rate=hyper('learning_rate'), slow_core_period=hyper('period'),
+      internal_rewards=member.rewards, pixel_control_network=networks.pixel_control,
+      reward_prediction_network=networks.reward_prediction,
+      pixel_control_dataset=datasets.pixel_control,
+      nonzero_reward_prediction_dataset=datasets.nonzero_reward,
+      zero_reward_prediction_dataset=datasets.zero_reward, entropy_cost=hyper('entropy_cost'),
+      kld_prior_fixed_cost=hyper('kld_prior_fixed_cost'),
+      kld_prior_posterior_cost=hyper('kld_prior_posterior_cost'),
+      pixel_control_cost=hyper('pixel_control_cost'),
+      reward_prediction_cost=hyper('reward_prediction_cost'),
+      baseline_cost=config.baseline_cost, discount=config.discount,
+      max_abs_reward=config.max_abs_reward, max_gradient_norm=config.max_gradient_norm,
+      rms_prop_epsilon=config.rms_prop_epsilon,
+      learning_rate_decay_steps=config.learning_rate_decay_steps,
+      can_sample_auxiliary=lambda: bool(auxiliary) and all(d.ready() for d in auxiliary),
+      learner_id=learner_id, counter=counter, logger=logger or loggers.NoOpLogger(),
+      pixel_control_cell_size=config.pixel_control_cell_size,
+      pixel_control_crop=config.pixel_control_crop,
+      pixel_control_discount=config.pixel_control_discount)
+
+
 class FTWWithoutActor:
   """Hyperparameters, internal rewards, networks, Reverb tables, datasets and the learner.
 
-  With `replay_client` the tables live on that (remote) server under `table_suffix` (a member
-  of a population); otherwise an in-process server is started. PBT reads and writes a member
-  through `get_step/set_step`, `get_weights/set_weights`, `get_hypers/set_hypers`,
-  `get_rewards/set_rewards` and `perturb`.
+  With `replay_client` the tables live on that (remote) server under `table_suffix`; otherwise
+  an in-process server is started. PBT reads and writes a member through `get_step/set_step`,
+  `get_weights/set_weights`, `get_hypers/set_hypers`, `get_rewards/set_rewards` and `perturb`.
   """
 
   def __init__(self, environment_spec: specs.EnvironmentSpec, sequence_length: int,
@@ -141,7 +198,6 @@ class FTWWithoutActor:
       raise TypeError('give either config or keyword arguments, not both')
     self.config = config
     self.agent_id = agent_id
-    self._spec = environment_spec
     self._rng = np.random.default_rng(seed)
     if seed is not None:
       tf.random.set_seed(seed)
@@ -151,65 +207,27 @@ class FTWWithoutActor:
     self._server = None
     self._table_suffix = table_suffix
     if replay_client is None:
-      tables, _, can_sample_auxiliary = utils.create_reverb_tables(
+      tables = utils.create_reverb_tables(
           config.batch_size, config.max_queue_size, config.use_pixel_control,
           config.use_reward_prediction, config.max_pixel_control_buffer_size,
           config.max_reward_pred_buffer_size, environment_spec=environment_spec,
           extras_spec=self.extras_spec, sequence_length=config.sequence_length,
           reward_prediction_sequence_length=config.reward_prediction_sequence_length,
-          table_suffix=table_suffix)
+          table_suffix=table_suffix)[0]
       self._server = reverb.Server(tables, port=None)
       replay_client = reverb.Client(f'localhost:{self._server.port}')
-      self._queue = tables[0]
-    else:
-      self._queue = replay_client
-      can_sample_auxiliary = utils.remote_can_sample(
-          replay_client, utils.auxiliary_requirements(
-              config.batch_size, config.use_pixel_control, config.use_reward_prediction,
-              table_suffix))
     self.replay_client = replay_client
-    self._learner_steps_taken = 0
-    queue, pixel_control, nonzero, zero = utils.create_datasets(
-        replay_client, environment_spec, config.batch_size, config.sequence_length,
-        self.extras_spec, config.use_pixel_control, config.use_reward_prediction,
-        config.reward_prediction_sequence_length, table_suffix)
-    hyper = lambda name: self._hypers[name].variable  # pylint: disable=unnecessary-lambda-assignment
-    self.learner = learning.FtwLearner(
-        policy_network=self.networks.policy, dataset=queue,
-        learning_rate=hyper('learning_rate'), slow_core_period=hyper('period'),
-        internal_rewards=self._rewards, pixel_control_network=self.networks.pixel_control,
-        reward_prediction_network=self.networks.reward_prediction,
-        pixel_control_dataset=pixel_control, nonzero_reward_prediction_dataset=nonzero,
-        zero_reward_prediction_dataset=zero, entropy_cost=hyper('entropy_cost'),
-        kld_prior_fixed_cost=hyper('kld_prior_fixed_cost'),
-        kld_prior_posterior_cost=hyper('kld_prior_posterior_cost'),
-        pixel_control_cost=hyper('pixel_control_cost'),
-        reward_prediction_cost=hyper('reward_prediction_cost'),
-        baseline_cost=config.baseline_cost, discount=config.discount,
-        max_abs_reward=config.max_abs_reward, max_gradient_norm=config.max_gradient_norm,
-        rms_prop_epsilon=config.rms_prop_epsilon,
-        learning_rate_decay_steps=config.learning_rate_decay_steps,
-        can_sample_auxiliary=can_sample_auxiliary,
-        uint_pixels_to_float=config.uint_pixels_to_float, learner_id=agent_id,
-        counter=counter, logger=logger or loggers.NoOpLogger(),
-        pixel_control_cell_size=config.pixel_control_cell_size,
-        pixel_control_crop=config.pixel_control_crop,
-        pixel_control_discount=config.pixel_control_discount)
+    self._datasets = make_datasets(replay_client, config, table_suffix)
+    self.learner = make_learner(config, FtwMember(self.networks, self._hypers, self._rewards),
+                                self._datasets, counter, logger, agent_id)
 
-  def learner_steps_ready(self) -> int:
-    """Learner steps that the unrolls written so far allow (each unroll is learned from once)."""
-    inserted = utils.inserted_items(self._queue, utils.table_names(self._table_suffix).queue)
-    if inserted is None:
-      return 0
-    return inserted // self.config.batch_size - self._learner_steps_taken
-
-  def can_sample(self) -> bool:
-    return self.learner_steps_ready() > 0
+  def learner_ready(self) -> bool:
+    """Whether the queue holds a whole batch of unrolls not learned from yet."""
+    return self._datasets.queue.ready()
 
   def step_learner(self):
     """One learner step on the next batch of unrolls."""
     self.learner.step()
-    self._learner_steps_taken += 1
 
   @property
   def checkpoint_state(self):
@@ -295,9 +313,5 @@ class FTW(FTWWithoutActor, acme.Actor):
   def update(self, wait: bool = False):
     del wait
     self._adder.flush()  # Count only what reached the tables, so a seeded run is repeatable.
-    for _ in range(self.learner_steps_ready()):
+    while self.learner_ready():
       self.step_learner()
-
-  def run(self):
-    while True:
-      self.update()

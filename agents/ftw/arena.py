@@ -9,23 +9,40 @@ events (the original's `ObservationActionRewardMarlWrapper`).
 """
 
 import dataclasses
+import functools
+import time
 from typing import Callable, Dict, List, Optional, Sequence, Union
 
+from absl import logging
 from acme import specs
 from acme.tf import variable_utils
+from acme.utils import counting
 import dm_env
 import numpy as np
 
 from agents.core import acting as core_acting
+from agents.core import distributed as core_distributed
+from agents.core import logging_utils
+from agents.core import rpc
 from agents.core import stopping
 from agents.ftw import acting
 from agents.ftw import agent as agent_lib
 from agents.ftw import config as config_lib
 from agents.ftw import networks as ftw_networks
 from environments import ctf
+from environments.ctf import bots as bots_lib
 from environments.ctf import game as game_lib
 
 Seat = Union[int, Callable]  # A member index, or a bot.
+ARENA_STREAM = 2_000_000  # Seed key of the arenas, apart from every other stream.
+LOGGED_EVENTS = {'pickups': game_lib.PICKUP, 'captures': game_lib.CAPTURE,
+                 'returns': game_lib.RETURN, 'tags': game_lib.TAG_OPPONENT,
+                 'carrier_tags': game_lib.TAG_CARRIER, 'tagged': game_lib.TAGGED}
+
+
+def event_means(events: np.ndarray) -> Dict[str, float]:
+  """Mean counts per seat and match of the events worth watching (captures, tags, ...)."""
+  return {f'mean_{name}': float(events[index]) for name, index in LOGGED_EVENTS.items()}
 
 
 def seat_environment_spec(arena: ctf.CaptureTheFlag) -> specs.EnvironmentSpec:
@@ -166,3 +183,106 @@ def play_matches(environments: Sequence[ctf.CaptureTheFlag], lineups: Sequence[S
         actors[member].update()
   return [MatchResult(list(lineup), env.get_outcome(), env.scores, totals[m], steps)
           for m, (env, lineup) in enumerate(zip(environments, lineups))]
+
+
+class ArenaWorker:
+  """The actor node of the FTW program: plays training matches chosen by the controller.
+
+  It plays `matches_per_arena` matches at a time, writes every member seat's experience to that
+  member's tables, reports each outcome to the controller (Elo) and counts the environment
+  steps as the program's actor steps; it stops by itself at the step budget.
+  """
+
+  def __init__(self, context: core_distributed.ProgramContext, index: int,
+               config: config_lib.ProgramConfig):
+    logging.set_verbosity(logging.WARNING)
+    seed = core_distributed.derive_seed(config.seed, ARENA_STREAM, index)
+    self._environments = [context.environment_factory(core_distributed.derive_seed(seed, m))
+                          for m in range(config.matches_per_arena)]
+    self._policies = MemberPolicies(
+        context.environment_spec, context.builder.config,
+        [rpc.ResilientVariableSource(learner) for learner in context.learners],
+        config.variable_update_period, seed)
+    self._context = context
+    self._controller = context.controller
+    self._pools: Dict[int, List] = {}
+    self._index = index
+    self._counter = counting.Counter(rpc.ResilientCounter(context.counter), prefix='actor')
+    self._logger = logging_utils.make_logger(f'arena_{index}', config.run_dir,
+                                             config.log_period_s, steps_key='arena_steps',
+                                             print_to_console=index == 0)
+    self._budget = config.max_env_steps
+    self._steps = 0
+    self._matches = 0
+    self._rng = np.random.default_rng(seed)
+    self._bot_match_fraction = config.bot_match_fraction
+    self._training_bots = config.training_bots
+
+  def _take_adder(self, member: int, taken: List):
+    pool = self._pools.setdefault(member, [])
+    adder = (pool.pop() if pool else
+             self._context.member_builder(member).make_adder(self._context.replay))
+    taken.append((member, adder))
+    return adder
+
+  def _call(self, call, what: str, attempts: int = 5):
+    return rpc.call_with_retries(call, f'arena {self._index}: {what}', attempts)
+
+  def _budget_reached(self, counts) -> bool:
+    return self._budget is not None and counts.get('actor_steps', 0) >= self._budget
+
+  def run(self):
+    counts = self._counter.get_counts()
+    while not stopping.stop_requested() and not self._budget_reached(counts):
+      lineups = [self._call(self._controller.get_match, 'get_match')
+                 for _ in self._environments]
+      if any(lineup is None for lineup in lineups):
+        continue
+      lineups = [self._maybe_against_bots(lineup) for lineup in lineups]
+      taken = []
+      started = time.time()
+      results = play_matches(self._environments, lineups, self._policies,
+                             make_adder=lambda m: self._take_adder(m, taken))
+      for member, adder in taken:
+        self._pools[member].append(adder)
+      if results is None:
+        return
+      for result in results:
+        if all(isinstance(seat, int) for seat in result.seats):
+          report = functools.partial(self._controller.report, result.seats, result.outcome,
+                                     result.steps)
+        else:  # Matches against bots count towards the budget but not towards Elo.
+          report = functools.partial(self._controller.report_steps, result.steps)
+        self._call(report, 'report')
+        self._steps += result.steps
+        self._matches += 1
+      counts = self._counter.increment(steps=sum(r.steps for r in results))
+      self._log(results, time.time() - started)
+    # Push the last counts at once (Acme's Counter pushes at most once a second), so that the
+    # coordinator sees the budget this arena saw.
+    self._counter.restore(self._counter.save())
+    self._counter.get_counts()
+
+  def _maybe_against_bots(self, lineup: List[int]) -> List:
+    """With probability `bot_match_fraction`, one team of the match is scripted bots.
+
+    The controller picks the bot so that the game is likely to be even (uniformly at random if
+    the controller cannot be reached).
+    """
+    if self._rng.uniform() >= self._bot_match_fraction:
+      return lineup
+    half = len(lineup) // 2
+    bot = self._call(lambda: self._controller.choose_bot(lineup[:half], self._training_bots),
+                     'choose_bot', attempts=1)
+    bot = bot or str(self._rng.choice(self._training_bots))
+    bots = [bots_lib.make_bot(bot, int(self._rng.integers(2**31 - 1))) for _ in range(half)]
+    return lineup[:half] + bots if self._rng.uniform() < 0.5 else bots + lineup[:half]
+
+  def _log(self, results: List[MatchResult], elapsed: float):
+    events = np.mean([r.events.mean(axis=0) for r in results], axis=0)
+    data = event_means(events)
+    data.update(arena_steps=self._steps, matches=self._matches,
+                env_steps_per_second=sum(r.steps for r in results) / max(elapsed, 1e-9),
+                draw_rate=float(np.mean([r.outcome == 0.5 for r in results])),
+                mean_captures=float(np.mean([sum(r.scores) for r in results])))
+    self._logger.write(data)

@@ -65,7 +65,6 @@ class FtwConfig:
   max_gradient_norm: Optional[float] = None
   rms_prop_epsilon: float = 1e-5
   learning_rate_decay_steps: int = 0
-  uint_pixels_to_float: bool = True
   # PBT explore: per-hyperparameter perturbation probability and size.
   perturb_probability: float = 1.0
   perturb_max_pct_change: float = 0.20
@@ -165,6 +164,17 @@ class ProgramConfig:
   checkpoint_period_minutes: float = 1.0
   log_period_s: float = 15.0
   rpc_timeout_s: float = 60.0
+
+  def core_config(self):
+    """The core program's config: the arenas are its actors, matches its environments."""
+    from agents.core import distributed  # pylint: disable=g-import-not-at-top
+    return distributed.DistributedConfig(
+        run_dir=self.run_dir, population_size=self.population_size, num_actors=self.num_arenas,
+        envs_per_actor=self.matches_per_arena, max_actor_steps=self.max_env_steps,
+        max_wall_s=self.max_wall_s, seed=self.seed, with_evaluator=self.with_evaluator,
+        evaluation_period_s=self.evaluation_period_s, log_period_s=self.log_period_s,
+        checkpoint_period_minutes=self.checkpoint_period_minutes,
+        rpc_timeout_s=self.rpc_timeout_s)
 
   def validate(self):
     if self.population_size < 2:

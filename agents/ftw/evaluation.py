@@ -8,12 +8,15 @@ the random bot held at 1000 (spec 6.2).
 import glob
 import json
 import os
+import time
 from typing import Dict, List, Optional, Sequence
 
+from absl import logging
 import numpy as np
 import tensorflow as tf
 
 from agents.core import distributed as core_distributed
+from agents.core import rpc
 from agents.ftw import arena as arena_lib
 from agents.ftw import config as config_lib
 from environments.ctf import bots as bots_lib
@@ -22,17 +25,8 @@ from environments.ctf import game as game_lib
 from hyperparameters import elo
 
 ANCHOR = 'random'
+EVALUATION_STREAM = 3_000_000  # Seed key of the evaluator's matches.
 ANCHOR_RATING = 1000.0
-_LOGGED_EVENTS = {'pickups': game_lib.PICKUP, 'captures': game_lib.CAPTURE,
-                  'returns': game_lib.RETURN, 'tags': game_lib.TAG_OPPONENT,
-                  'carrier_tags': game_lib.TAG_CARRIER, 'tagged': game_lib.TAGGED}
-
-
-def event_means(events: np.ndarray) -> Dict[str, float]:
-  """Mean counts per seat and match of the events worth watching (captures, tags, ...)."""
-  return {f'mean_{name}': float(events[index]) for name, index in _LOGGED_EVENTS.items()}
-
-
 def member_name(member: int) -> str:
   return f'member_{member}'
 
@@ -271,3 +265,44 @@ def plot_progress(run_dir: str, path: str, final: Optional[Dict] = None) -> Opti
   fig.savefig(path, dpi=110)
   plt.close(fig)
   return path
+
+
+class BotEvaluatorWorker(core_distributed.EvaluatorWorker):
+  """The evaluator node of the FTW program: every member against every bot, frozen weights.
+
+  Each round goes to `evaluation.jsonl` (with the controller's training Elo) and TensorBoard,
+  and the members' expected scores go to the controller, which draws training bots from them.
+  """
+
+  def __init__(self, context: core_distributed.ProgramContext, index: int,
+               config: config_lib.ProgramConfig):
+    del index  # One evaluator.
+    logging.set_verbosity(logging.WARNING)
+    super().__init__(context.config, steps_key='total_steps')
+    self._evaluator = BotEvaluator(
+        context.environment_factory, context.builder.config,
+        [rpc.ResilientVariableSource(learner) for learner in context.learners],
+        config.evaluation_bots, config.evaluation_matches,
+        seed=core_distributed.derive_seed(config.seed, EVALUATION_STREAM))
+    self._members = range(config.population_size)
+    self._controller = context.controller
+    self._path = os.path.join(config.run_dir, 'evaluation.jsonl')
+
+  def evaluate(self) -> Optional[Dict[str, float]]:
+    started = time.time()
+    report = self._evaluator.evaluate(self._members)
+    if report is None:
+      return None
+    try:
+      self._controller.report_bot_scores(expected_scores(report))
+      summary = self._controller.get_summary()
+    except Exception as error:  # pylint: disable=broad-except
+      logging.warning('evaluator: no controller summary: %s', error)
+      summary = {}
+    report.update(time=time.time(), duration_s=time.time() - started,
+                  total_steps=summary.get('total_steps'),
+                  total_matches=summary.get('total_matches'),
+                  training_elo=summary.get('ratings'), elapsed_s=summary.get('elapsed_s'))
+    with open(self._path, 'a') as f:
+      f.write(json.dumps(report) + '\n')
+    return flat_metrics(report)

@@ -6,12 +6,11 @@ so that one Reverb server holds the tables of a whole population, and random gen
 """
 
 import collections
-from typing import Callable, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 from acme import specs
 import numpy as np
 import reverb
-import tree
 
 from agents.core import datasets as core_datasets
 from agents.ftw import adders as ftw_adders
@@ -44,7 +43,7 @@ def create_reverb_tables(batch_size: int, max_queue_size: int, use_pixel_control
   The queue hands each unroll to the learner exactly once (writers wait when it is full); the
   pixel-control replay keeps the last unrolls for uniform sampling; the two reward-prediction
   replays keep recent windows with and without events. The `can_sample` functions read the
-  in-process tables (use `remote_can_sample` for a server in another process).
+  in-process tables (learners ask their datasets instead: `ReverbBatchIterator.ready`).
   """
   names = table_names(table_suffix)
   sequence_signature = ftw_adders.FirstStateSequenceAdder.signature(
@@ -106,64 +105,16 @@ def inserted_items(table_or_client, table: str, timeout_s: int = 5) -> Optional[
   return info.rate_limiter_info.insert_stats.completed
 
 
-def remote_can_sample(client: reverb.Client, needs, timeout_s: int = 5) -> Callable[[], bool]:
-  """A can_sample function over tables of a server in another process (one RPC per call)."""
-
-  def can_sample() -> bool:
-    if not needs:
-      return False
-    try:
-      info = client.server_info(timeout=max(1, int(timeout_s)))
-    except Exception:  # pylint: disable=broad-except
-      return False
-    return all(name in info and info[name].current_size >= k for name, k in needs.items())
-
-  return can_sample
-
-
-class QueueBatchIterator:
-  """Batches of a FIFO queue table, in order, without ever dropping an item.
-
-  `agents.core.datasets.ReverbBatchIterator` is lossless too, but only because it keeps one
-  sample in flight (it rebuilds its dataset after each sampling timeout, and a rebuilt dataset
-  drops whatever the old one had taken out of the queue). FTW learners only ask for a batch
-  once the table's insert count says its items exist, so this iterator can keep a whole batch
-  in flight, with no timeout and no rebuild; at shutdown the replay server goes away and the
-  pending call fails.
-  """
-
-  def __init__(self, server_address: str, table: str, batch_size: int,
-               signature_timeout_s: int = 60):
-    self._server_address = server_address
-    self._table = table
-    self._batch_size = batch_size
-    self._signature_timeout_s = signature_timeout_s
-    self._iterator = None
-
-  def __iter__(self):
-    return self
-
-  def __next__(self):
-    if self._iterator is None:
-      dataset = reverb.TrajectoryDataset.from_table_signature(
-          server_address=self._server_address, table=self._table,
-          max_in_flight_samples_per_worker=self._batch_size, num_workers_per_iterator=1,
-          get_signature_timeout_secs=self._signature_timeout_s)
-      self._iterator = iter(dataset.batch(self._batch_size))
-    return tree.map_structure(lambda x: x.numpy(), next(self._iterator))
-
-
 def create_datasets(learner_client, environment_spec: specs.EnvironmentSpec, batch_size: int,
                     sequence_length: int, extra_spec=None, use_pixel_control: bool = False,
                     use_reward_prediction: bool = False,
                     reward_prediction_sequence_length: int = 3, table_suffix: str = ''):
   """(queue, pixel control, nonzero RP, zero RP) batch iterators; None for disabled tasks.
 
-  Each yields numpy batches [B, ...] (B / 2 for the reward-prediction tables): the queue's in
-  FIFO order and losslessly (`QueueBatchIterator`: ask only for inserted items), the replays'
-  through `agents.core.datasets.ReverbBatchIterator`, which stays stoppable. Shapes come from
-  the table signatures, so `environment_spec`, `sequence_length`, `extra_spec` are only kept
-  for the original's API.
+  Each is an `agents.core.datasets.ReverbBatchIterator` yielding numpy batches [B, ...] (B / 2
+  for the reward-prediction tables), the queue's in FIFO order and losslessly, and each says
+  whether it can give a batch now (`ready()`). Shapes come from the table signatures, so
+  `environment_spec`, `sequence_length`, `extra_spec` are only kept for the original's API.
   """
   del environment_spec, sequence_length, extra_spec, reward_prediction_sequence_length
   address = getattr(learner_client, 'server_address', learner_client)
@@ -172,7 +123,7 @@ def create_datasets(learner_client, environment_spec: specs.EnvironmentSpec, bat
   def iterator(table, size):
     return core_datasets.ReverbBatchIterator(address, table, size)
 
-  queue = QueueBatchIterator(address, names.queue, batch_size)
+  queue = iterator(names.queue, batch_size)
   pixel_control = iterator(names.pixel_control, batch_size) if use_pixel_control else None
   nonzero = zero = None
   if use_reward_prediction:
