@@ -1,15 +1,10 @@
-"""What the FTW commands share: their flags, validation into configs, the run directory, the run.
+"""The flags of the FTW training commands and their validation into configs.
 
 Every bad value ends the command before anything is created, with one line and exit status 2.
 """
 
-import dataclasses
-import json
 import os
-import signal
-import sys
-import time
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 from absl import flags
 
@@ -21,7 +16,6 @@ from environments.ctf import bots as bots_lib
 from hyperparameters import population
 
 FLAGS = flags.FLAGS
-RUN_CONFIG = 'run_config.json'
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAUNCH_TYPES = cli.LAUNCH_TYPES + ('vertex_ai',)
 _GRID = config_lib.grid_world_config()
@@ -169,140 +163,3 @@ def configs_from_flags() -> Tuple[str, Dict, config_lib.FtwConfig, config_lib.Pr
   except ValueError as error:
     cli.exit_with_usage_error(str(error))
   return arena_id, arena_kwargs, agent_config, program_config
-
-
-def _jsonable(value):
-  return json.loads(json.dumps(value, default=str))
-
-
-def write_or_check_run_config(run_dir: str, run_config: Dict) -> bool:
-  """Writes the run's config, or checks a resumed run has the same shape; True on resume."""
-  path = os.path.join(run_dir, RUN_CONFIG)
-  run_config = _jsonable(run_config)
-  if os.path.exists(path):
-    with open(path) as f:
-      existing = json.load(f)
-    keys = ('arena', 'arena_kwargs', 'population_size', 'network')
-    different = [k for k in keys if existing.get(k) != run_config.get(k)]
-    if different:
-      raise ValueError(f'{run_dir} holds a different run (it differs in {", ".join(different)});'
-                       ' choose another --logdir or repeat its settings to resume it')
-    return True
-  os.makedirs(run_dir, exist_ok=True)
-  with open(path, 'w') as f:
-    json.dump(run_config, f, indent=2)
-  return False
-
-
-def network_shape(agent_config: config_lib.FtwConfig) -> Dict:
-  """The config fields that fix the variables' shapes (a checkpoint needs them to match)."""
-  names = ('core_type', 'hidden_size', 'num_dimensions', 'torso_conv_filters',
-           'torso_residual_filters', 'use_pixel_control', 'use_reward_prediction',
-           'dnc_memory_size', 'dnc_word_size', 'dnc_num_reads', 'batch_size',
-           'sequence_length')
-  return {name: getattr(agent_config, name) for name in names}
-
-
-def run(arena_id: str, arena_kwargs: Dict, agent_config: config_lib.FtwConfig,
-        program_config: config_lib.ProgramConfig, final_eval_matches: int,
-        launch_type: str, loopback_only: bool) -> Dict:
-  """Launches the population program, then evaluates the final checkpoints and summarises."""
-  # pylint: disable=g-import-not-at-top
-  from agents.core import launching
-  from agents.ftw import builder as ftw_builder
-  from agents.ftw import evaluation
-  # pylint: enable=g-import-not-at-top
-  run_dir = program_config.run_dir
-  team_size = ctf.ARENA_TEAM_SIZES[arena_id]
-  run_config = {'arena': arena_id, 'arena_kwargs': arena_kwargs,
-                'population_size': program_config.population_size,
-                'network': network_shape(agent_config),
-                'agent': dataclasses.asdict(agent_config),
-                'program': dataclasses.asdict(program_config)}
-  if launch_type == 'vertex_ai':
-    check_vertex_ai_installed()
-  try:
-    resumed = write_or_check_run_config(run_dir, run_config)
-  except ValueError as error:
-    cli.exit_with_usage_error(str(error))
-  if launch_type == 'vertex_ai':
-    return launch_on_vertex_ai(arena_id, arena_kwargs, agent_config, program_config)
-  launching.prepare_launcher(launch_type, loopback_only)
-  print(f'FTW on {arena_id}: population {program_config.population_size}, '
-        f'{program_config.num_arenas} arenas x {program_config.matches_per_arena} matches, '
-        f'budget {program_config.max_env_steps} environment steps'
-        f'{f" or {program_config.max_wall_s / 60:.0f} min" if program_config.max_wall_s else ""}'
-        f', run directory {run_dir}{" (resuming)" if resumed else ""}', flush=True)
-  arena_factory = environments.make_factory(arena_id, **arena_kwargs)
-  program = ftw_builder.make_program(agent_config, arena_factory, team_size, program_config)
-  started = time.time()
-  try:
-    launching.launch(program, launch_type, run_dir, loopback_only=loopback_only)
-  except launching.NodeFailedError as error:
-    print(f'error: {error}', file=sys.stderr, flush=True)
-    print(evaluation.format_summary(run_dir), flush=True)
-    sys.exit(1)
-  # Launchpad's launcher keeps its stop handlers; Ctrl-C and SIGTERM end the evaluation again.
-  signal.signal(signal.SIGINT, signal.default_int_handler)
-  signal.signal(signal.SIGTERM, signal.SIG_DFL)
-  print(f'program ended after {(time.time() - started) / 60:.1f} min; final evaluation of the '
-        f'checkpoints ({final_eval_matches} matches per member and bot)', flush=True)
-  policies = evaluation.restore_policies(run_dir, arena_factory, agent_config,
-                                         program_config.population_size)
-  evaluator = evaluation.BotEvaluator(arena_factory, agent_config,
-                                      bots=program_config.evaluation_bots,
-                                      matches=final_eval_matches,
-                                      seed=program_config.seed + 777, policies=policies)
-  final = evaluator.evaluate(range(program_config.population_size))
-  final['total_steps'] = (evaluation.read_json(os.path.join(run_dir, 'population.json'))
-                          or {}).get('total_steps')
-  with open(os.path.join(run_dir, 'final_evaluation.json'), 'w') as f:
-    json.dump(final, f, indent=1)
-  print(evaluation.format_summary(run_dir, final), flush=True)
-  plot = evaluation.plot_progress(run_dir, os.path.join(run_dir, 'elo.png'), final)
-  if plot:
-    print(f'Elo and win-rate curves plotted in {plot}', flush=True)
-  return final
-
-
-def vertex_ai_resources(program, requirements: str, learner_accelerator: str = ''):
-  """One Docker configuration per node group (Vertex AI allows at most four distinct ones)."""
-  import launchpad as lp  # pylint: disable=g-import-not-at-top
-  cpu = lp.DockerConfig(code_directory=ROOT, docker_requirements=requirements)
-  learner = cpu
-  if learner_accelerator:
-    from xmanager import xm  # pylint: disable=g-import-not-at-top
-    learner = lp.DockerConfig(
-        code_directory=ROOT, docker_requirements=requirements,
-        hw_requirements=xm.JobRequirements(**{learner_accelerator: 1}))
-  return {group: learner if group == 'learner' else cpu for group in program.groups}
-
-
-def check_vertex_ai_installed():
-  try:
-    import xmanager  # pylint: disable=g-import-not-at-top,unused-import
-    import google.cloud.aiplatform  # pylint: disable=g-import-not-at-top,unused-import
-  except ImportError as error:
-    cli.exit_with_usage_error(
-        f'--launch_type=vertex_ai needs xmanager and google-cloud-aiplatform ({error}); see '
-        'BUILD.md, "FTW on a cluster"')
-
-
-def launch_on_vertex_ai(arena_id: str, arena_kwargs: Dict,
-                        agent_config: config_lib.FtwConfig,
-                        program_config: config_lib.ProgramConfig):
-  """Submits the same program to Vertex AI (needs xmanager, Docker and a Google Cloud project).
-
-  The run directory must be a path every node can write (a shared mount); the final evaluation
-  of the checkpoints is then run with `launch.ftw_local` on that directory once the job ends.
-  """
-  import launchpad as lp  # pylint: disable=g-import-not-at-top
-  from agents.ftw import builder as ftw_builder  # pylint: disable=g-import-not-at-top
-  program = ftw_builder.make_program(
-      agent_config, environments.make_factory(arena_id, **arena_kwargs),
-      ctf.ARENA_TEAM_SIZES[arena_id], program_config)
-  resources = vertex_ai_resources(program, FLAGS.docker_requirements, FLAGS.learner_accelerator)
-  lp.launch(program, launch_type='vertex_ai', xm_resources=resources)
-  print(f'submitted to Vertex AI; the population writes to {program_config.run_dir}',
-        flush=True)
-  return None

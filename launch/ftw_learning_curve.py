@@ -16,6 +16,7 @@ import os
 from absl import app
 
 from agents.core import cli
+from agents.ftw import experiment
 from launch import ftw_common
 
 ftw_common.define_flags(logdir='runs/ftw_learning_curve', num_steps=1_500_000, max_minutes=0.0)
@@ -41,8 +42,9 @@ def first_crossings(reports):
 def main(argv):
   del argv
   arena_id, arena_kwargs, agent_config, program_config = ftw_common.configs_from_flags()
-  final = ftw_common.run(arena_id, arena_kwargs, agent_config, program_config,
-                         FLAGS.final_eval_matches, FLAGS.launch_type, FLAGS.loopback_only)
+  final = experiment.run(arena_id, arena_kwargs, agent_config, program_config,
+                         FLAGS.final_eval_matches, FLAGS.launch_type, FLAGS.loopback_only,
+                         FLAGS.docker_requirements, FLAGS.learner_accelerator)
   if final is None:  # Submitted to a cluster: nothing to summarise here.
     return
   from agents.ftw import evaluation  # pylint: disable=g-import-not-at-top

@@ -14,6 +14,7 @@ hyperparameters are printed; curves go to <logdir>/elo.png.
 from absl import app
 
 from agents.core import cli
+from agents.ftw import experiment
 from launch import ftw_common
 
 ftw_common.define_flags(logdir='runs/ftw_local', num_steps=300_000, max_minutes=13.0)
@@ -23,8 +24,9 @@ FLAGS = ftw_common.FLAGS
 def main(argv):
   del argv
   arena_id, arena_kwargs, agent_config, program_config = ftw_common.configs_from_flags()
-  ftw_common.run(arena_id, arena_kwargs, agent_config, program_config,
-                 FLAGS.final_eval_matches, FLAGS.launch_type, FLAGS.loopback_only)
+  experiment.run(arena_id, arena_kwargs, agent_config, program_config,
+                 FLAGS.final_eval_matches, FLAGS.launch_type, FLAGS.loopback_only,
+                 FLAGS.docker_requirements, FLAGS.learner_accelerator)
 
 
 if __name__ == '__main__':

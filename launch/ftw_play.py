@@ -16,14 +16,12 @@ import sys
 
 from absl import app
 from absl import flags
-import numpy as np
 
 import environments
 from agents.core import cli
+from agents.ftw import play as play_lib
 from environments import ctf
 from environments.ctf import bots as bots_lib
-from environments.ctf import game as game_lib
-from environments.ctf import rendering
 from launch import ftw_common
 
 FLAGS = flags.FLAGS
@@ -35,30 +33,6 @@ flags.DEFINE_string('logdir', 'runs/ftw_local', 'Run directory of the members (m
 flags.DEFINE_integer('episode_length', 300, 'Steps of the match.')
 flags.DEFINE_list('map_size', ['11', '15'], 'Map side, or min,max.')
 flags.DEFINE_integer('seed', 0, 'Seed of the map and the bots.')
-
-KEYS = {'w': game_lib.FORWARD, 's': game_lib.BACKWARD, 'a': game_lib.STRAFE_LEFT,
-        'd': game_lib.STRAFE_RIGHT, 'q': game_lib.TURN_LEFT, 'e': game_lib.TURN_RIGHT,
-        ' ': game_lib.TAG, '.': game_lib.NOOP}
-
-
-class MemberSeat:
-  """A checkpointed member acting for one seat from that seat's OAR observations."""
-
-  def __init__(self, network, seat: int, seed: int):
-    from agents.ftw import acting  # pylint: disable=g-import-not-at-top
-    self._actor = acting.FtwActor(network, seed=seed)
-    self._seat = seat
-    self._first = True
-
-  def act(self, timestep, previous_action: int, previous_events: np.ndarray) -> int:
-    from agents.ftw import networks  # pylint: disable=g-import-not-at-top
-    if self._first:
-      self._actor.observe_first(timestep)
-      self._first = False
-    observation = networks.OAR(timestep.observation[self._seat], np.int32(previous_action),
-                               previous_events)
-    return int(self._actor.select_action(observation))
-
 
 def _players(arena: ctf.CaptureTheFlag, arena_id: str):
   """{seat: bot or member spec} for every seat but yours (seat 0)."""
@@ -79,69 +53,11 @@ def _players(arena: ctf.CaptureTheFlag, arena_id: str):
   players = {seat: bots_lib.make_bot(spec, FLAGS.seed + seat)
              for seat, spec in specs.items() if seat not in members}
   if members:
-    players.update(_load_members(arena_id, members))
+    try:
+      players.update(play_lib.load_member_seats(FLAGS.logdir, arena_id, members, FLAGS.seed))
+    except ValueError as error:
+      cli.exit_with_usage_error(str(error))
   return players
-
-
-def _load_members(arena_id: str, members):
-  import os  # pylint: disable=g-import-not-at-top
-  from agents.ftw import config as config_lib  # pylint: disable=g-import-not-at-top
-  from agents.ftw import evaluation  # pylint: disable=g-import-not-at-top
-  run_config = evaluation.read_json(os.path.join(FLAGS.logdir, ftw_common.RUN_CONFIG))
-  if run_config is None:
-    cli.exit_with_usage_error(f'{FLAGS.logdir} holds no FTW run (no {ftw_common.RUN_CONFIG})')
-  if run_config['arena'] != arena_id:
-    cli.exit_with_usage_error(f'the members of {FLAGS.logdir} were trained on '
-                              f'{run_config["arena"]}, not {arena_id}')
-  agent_config = config_lib.FtwConfig(**{
-      k: tuple(v) if isinstance(v, list) else v for k, v in run_config['agent'].items()})
-  population = run_config['population_size']
-  for member in members.values():
-    if not 0 <= member < population:
-      cli.exit_with_usage_error(f'member {member} is not in the population of {population}')
-  factory = environments.make_factory(arena_id, **run_config['arena_kwargs'])
-  try:
-    policies = evaluation.restore_policies(FLAGS.logdir, factory, agent_config, population)
-  except FileNotFoundError as error:
-    cli.exit_with_usage_error(str(error))
-  return {seat: MemberSeat(policies.network(member), seat, FLAGS.seed + seat)
-          for seat, member in members.items()}
-
-
-def play(arena: ctf.CaptureTheFlag, players, read_line, write):
-  """The match loop: your keys for seat 0, `players` for the other seats."""
-  timestep = arena.reset()
-  previous = np.zeros(arena.num_players, np.int32)
-  write(rendering.ascii_map(arena.game, seat=0))
-  pending = []
-  while not timestep.last():
-    if not pending:
-      line = read_line()
-      if line is None or line.strip() == 'x':
-        write('quit')
-        return None
-      line = line.rstrip('\n')
-      unknown = sorted({k for k in line if k not in KEYS})
-      if unknown:
-        write(f'unknown keys {"".join(unknown)!r}; use w s a d q e, space, ., x')
-        continue
-      pending = [KEYS[k] for k in line] or [game_lib.NOOP]
-    actions = np.zeros(arena.num_players, np.int32)
-    actions[0] = pending.pop(0)
-    for seat, player in players.items():
-      if isinstance(player, MemberSeat):
-        actions[seat] = player.act(timestep, previous[seat], timestep.reward[seat])
-      else:
-        actions[seat] = player(arena.game, seat)
-    timestep = arena.step(actions)
-    previous = actions
-    events = game_lib.describe_events(timestep.reward[0])
-    write(rendering.ascii_map(arena.game, seat=0) +
-          (f'\nyour events: {", ".join(events)}' if events else ''))
-  outcome = arena.get_outcome()
-  result = {0.0: 'you won', 0.5: 'a draw', 1.0: 'you lost'}[outcome]
-  write(f'final score {arena.scores[0]}:{arena.scores[1]}: {result}')
-  return outcome
 
 
 def main(argv):
@@ -161,7 +77,7 @@ def main(argv):
     line = sys.stdin.readline()
     return line if line else None
 
-  play(arena, players, read_line, lambda text: print(text, flush=True))
+  play_lib.play(arena, players, read_line, lambda text: print(text, flush=True))
 
 
 if __name__ == '__main__':
