@@ -147,7 +147,7 @@ def reverb_rates(items: int) -> Dict[str, float]:
   env = _arena_factory()(0)
   spec = arena_lib.seat_environment_spec(env)
   policies = arena_lib.MemberPolicies(spec, config)
-  extras = agent_lib.extras_spec(policies.network(0), spec.actions.num_values)
+  extras = agent_lib.extras_spec(policies.network(0), spec.observations)
   context = multiprocessing.get_context('spawn')
   ports = context.Queue()
   blob = cloudpickle.dumps(functools.partial(_make_queue_tables, spec, extras,

@@ -4,6 +4,7 @@ import abc
 from typing import Callable, Optional, Sequence, Tuple
 
 from acme import adders
+from acme import specs
 from acme.tf import variable_utils
 import dm_env
 import numpy as np
@@ -90,6 +91,21 @@ class BatchedRecurrentActor(BatchedActor):
   def update(self, wait: bool = False):
     if self._variable_client is not None:
       self._variable_client.update(wait)
+
+  def step_extras(self):
+    """The extras of the last `select_actions` (one row per environment), as numpy."""
+    return tree.map_structure(np.asarray, self._extras)
+
+
+def extras_spec(actor: BatchedRecurrentActor, observation_spec):
+  """The spec of the extras that `actor` records per environment and step, from one dry step.
+
+  What actors write and what Reverb tables are built for then come from one place: the policy.
+  """
+  zeros = tree.map_structure(lambda s: np.zeros((1,) + tuple(s.shape), s.dtype),
+                             observation_spec)
+  actor.select_actions(zeros)
+  return tree.map_structure(lambda x: specs.Array(x.shape[1:], x.dtype), actor.step_extras())
 
 
 def reset_where(is_first: tf.Tensor, state, initial_state):

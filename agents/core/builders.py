@@ -93,6 +93,12 @@ class ActorLearnerBuilder(abc.ABC, Generic[Networks]):
   def batch_size(self) -> int:
     """Items per learner batch."""
 
+  def extras_spec(self, environment_spec: specs.EnvironmentSpec):
+    """What the actors store with each transition (for the table signatures): the extras of
+    one dry step of a fresh actor, so that no family describes them by hand."""
+    actor = self.make_actor(self.make_networks(environment_spec), None, None, seed=0)
+    return acting.extras_spec(actor, environment_spec.observations)
+
   def checkpoint_objects(self, learner: acme.Learner) -> Mapping[str, Any]:
     """What the learner's checkpoint holds: by default its state, under the key 'learner'."""
     return {'learner': learner.state if isinstance(learner, savers.TFSaveable) else learner}

@@ -10,7 +10,6 @@ from typing import Dict, Iterator, NamedTuple, Optional
 
 import acme
 from acme import specs
-from acme.tf import utils as tf2_utils
 from acme.utils import counting
 from acme.utils import loggers
 import dm_env
@@ -19,6 +18,7 @@ import reverb
 import sonnet as snt
 import tensorflow as tf
 
+from agents.core import acting as core_acting
 from agents.ftw import acting
 from agents.ftw import config as config_lib
 from agents.ftw import dnc
@@ -112,12 +112,11 @@ def make_networks(environment_spec: specs.EnvironmentSpec, config: config_lib.Ft
   return FtwNetworks(policy, pixel_control, reward_prediction)
 
 
-def extras_spec(network: ftw_networks.FtwNetwork, num_actions: int):
-  """What actors store with each row: the behaviour logits and the core state before the step."""
-  state = tf2_utils.squeeze_batch_dim(network.initial_state(1))
-  return {'core_state': tf.nest.map_structure(
-              lambda t: specs.Array(t.shape, t.dtype.as_numpy_dtype), state),
-          'logits': specs.Array((num_actions,), np.float32)}
+def extras_spec(network: ftw_networks.FtwNetwork, observation_spec):
+  """What actors store with each row (the behaviour logits and the core state before the
+  step), as the policy records them."""
+  actor = core_acting.BatchedRecurrentActor(acting.make_policy(network), network.initial_state)
+  return core_acting.extras_spec(actor, observation_spec)
 
 
 class FtwMember(NamedTuple):
@@ -203,7 +202,7 @@ class FTWWithoutActor:
       tf.random.set_seed(seed)
     self._hypers, self._rewards = make_hypers_and_rewards(config, self._rng)
     self.networks = make_networks(environment_spec, config, self._hypers, self._rewards, embed)
-    self.extras_spec = extras_spec(self.networks.policy, environment_spec.actions.num_values)
+    self.extras_spec = extras_spec(self.networks.policy, environment_spec.observations)
     self._server = None
     self._table_suffix = table_suffix
     if replay_client is None:

@@ -164,12 +164,11 @@ class FtwBuilder(builders.ActorLearnerBuilder):
 
   def make_replay_tables(self, environment_spec: specs.EnvironmentSpec) -> List[reverb.Table]:
     c = self._config
-    policy = arena_lib.MemberPolicies(environment_spec, c).network(0)
     return utils.create_reverb_tables(
         c.batch_size, c.max_queue_size, c.use_pixel_control, c.use_reward_prediction,
         c.max_pixel_control_buffer_size, c.max_reward_pred_buffer_size,
         environment_spec=environment_spec,
-        extras_spec=agent_lib.extras_spec(policy, environment_spec.actions.num_values),
+        extras_spec=self.extras_spec(environment_spec),
         sequence_length=c.sequence_length,
         reward_prediction_sequence_length=c.reward_prediction_sequence_length,
         table_suffix=self._table_suffix)[0]

@@ -10,9 +10,7 @@ from acme.tf import utils as tf2_utils
 from acme.tf import variable_utils
 from acme.utils import counting
 from acme.utils import loggers
-import numpy as np
 import reverb
-import sonnet as snt
 
 from agents.core import builders
 from agents.core import datasets
@@ -45,17 +43,9 @@ class MetaRLBuilder(builders.ActorLearnerBuilder):
     tf2_utils.create_variables(network, [environment_spec.observations])
     return network
 
-  def _extras_spec(self, environment_spec: specs.EnvironmentSpec):
-    units = self._config.lstm_units
-    return {
-        'logits': specs.Array((environment_spec.actions.num_values,), np.float32),
-        'core_state': snt.LSTMState(hidden=specs.Array((units,), np.float32),
-                                    cell=specs.Array((units,), np.float32)),
-    }
-
   def make_replay_tables(self, environment_spec: specs.EnvironmentSpec) -> List[reverb.Table]:
     signature = reverb_adders.SequenceAdder.signature(
-        environment_spec, self._extras_spec(environment_spec),
+        environment_spec, self.extras_spec(environment_spec),
         sequence_length=self._config.unroll_length + 1)
     return [reverb.Table.queue(QUEUE, self._config.max_queue_size, signature=signature)]
 
