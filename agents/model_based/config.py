@@ -130,10 +130,6 @@ class ExperimentConfig:
       return self.double_DQN and self.latent_double_DQN
     return self.double_DQN
 
-  def with_updates(self, **changes) -> 'ExperimentConfig':
-    """A checked copy with some keys changed (a sweep's grid point)."""
-    return from_dict({**self.to_dict(), **changes})
-
   def to_dict(self) -> Dict[str, Any]:
     return dataclasses.asdict(self)
 
