@@ -28,7 +28,7 @@ from absl import flags
 # once did), TF 2.8's first learner update failed with "Op type not registered
 # 'rma_while_cond_..._rewritten'" or a bad graph context; imported first, as in launch.tvt, it
 # does not. TF_ENABLE_ONEDNN_OPTS still applies: each measurement is its own process.
-import tensorflow as tf  # pylint: disable=unused-import
+import tensorflow as tf  # noqa: F401  # pylint: disable=unused-import
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('measure', None, 'Internal: run one measurement and print its JSON.')

@@ -86,11 +86,11 @@ def main(argv):
   # Imported only once the flags are known to be good, so that bad input is refused at once.
   # pylint: disable=g-import-not-at-top
   from agents.core import launching
-  from launch import meta_rl_common
+  from agents.meta_rl import experiment
   # pylint: enable=g-import-not-at-top
   launching.prepare_launcher(FLAGS.launch_type, FLAGS.loopback_only)
   try:
-    meta_rl_common.train(env_id, agent_config, program_config, FLAGS.meta,
+    experiment.train(env_id, agent_config, program_config, FLAGS.meta,
                          FLAGS.launch_type, FLAGS.loopback_only)
   except ValueError as error:  # The run directory holds another run; nothing was touched.
     cli.exit_with_usage_error(str(error))
@@ -98,7 +98,7 @@ def main(argv):
     print(f'error: {error}', file=sys.stderr, flush=True)
     sys.exit(1)
   for eval_id in eval_ids:
-    meta_rl_common.evaluate_run(FLAGS.logdir, eval_id, FLAGS.eval_episodes)
+    experiment.evaluate_run(FLAGS.logdir, eval_id, FLAGS.eval_episodes)
 
 
 if __name__ == '__main__':

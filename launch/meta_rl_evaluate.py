@@ -39,9 +39,9 @@ def main(argv):
         f'--gittins_discounts must be numbers, got {",".join(FLAGS.gittins_discounts)}')
   if not all(0 < g < 1 for g in discounts):
     cli.exit_with_usage_error('--gittins_discounts must lie in (0, 1)')
-  from launch import meta_rl_common  # pylint: disable=g-import-not-at-top
+  from agents.meta_rl import experiment  # pylint: disable=g-import-not-at-top
   try:
-    meta_rl_common.evaluate_run(FLAGS.logdir, FLAGS.env_id, FLAGS.episodes, FLAGS.seed,
+    experiment.evaluate_run(FLAGS.logdir, FLAGS.env_id, FLAGS.episodes, FLAGS.seed,
                                 FLAGS.greedy, discounts)
   except (FileNotFoundError, ValueError) as error:
     cli.exit_with_usage_error(str(error))

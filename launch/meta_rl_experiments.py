@@ -45,19 +45,19 @@ def main(argv):
   # pylint: disable=g-import-not-at-top
   from agents.core import distributed
   from agents.meta_rl import config as config_lib
-  from launch import meta_rl_common
+  from agents.meta_rl import experiment
   # pylint: enable=g-import-not-at-top
   rows = []
   for run, train_id, budget_flag, test_ids in EXPERIMENTS:
     steps = FLAGS[budget_flag].value
     run_dir = os.path.join(FLAGS.logdir, run)
-    meta_rl_common.train(
+    experiment.train(
         train_id, config_lib.MetaRLConfig(anneal_steps=steps),
         distributed.DistributedConfig(run_dir=run_dir, num_actors=FLAGS.num_workers,
                                       envs_per_actor=FLAGS.envs_per_worker,
                                       max_actor_steps=steps, seed=FLAGS.seed))
     for test_id in test_ids:
-      summary = meta_rl_common.evaluate_run(run_dir, test_id, FLAGS.eval_episodes)
+      summary = experiment.evaluate_run(run_dir, test_id, FLAGS.eval_episodes)
       baselines = summary['baselines']
       bayes = next(v for k, v in baselines.items() if k.startswith('Bayes-optimal'))
       rows.append({'trained_on': train_id, 'steps': steps, 'episodes': steps // 100,

@@ -18,8 +18,8 @@ from absl import app
 from absl import flags
 
 from agents.core import launching
+from agents.model_based import config as config_lib
 from agents.model_based import train
-from launch import model_based_common
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('config', None, 'JSON config (the release\'s keys plus agent_type).',
@@ -37,10 +37,13 @@ DEFAULT_OUTPUTS = {'ER': 'ER', 'perfect_model': 'perfect_model',
 
 def main(argv):
   del argv
-  model_based_common.quiet_jax_logs()
+  train.quiet_jax_logs()
   if FLAGS.config is None:
     launching.exit_with_usage_error('--config is required')
-  config = model_based_common.load_config(FLAGS.config, FLAGS.override)
+  try:
+    config = config_lib.load(FLAGS.config, FLAGS.override)
+  except config_lib.ConfigError as error:
+    launching.exit_with_usage_error(str(error))
   output = FLAGS.output or DEFAULT_OUTPUTS[config.agent_type]
   existing = [f'{output}{suffix}' for suffix in ('.out', '.params')
               if os.path.exists(f'{output}{suffix}')]

@@ -21,11 +21,12 @@ import sys
 
 from absl import app
 from absl import flags
-import launchpad as lp  # pylint: disable=unused-import  (defines the lp_* flags)
+import launchpad as lp  # noqa: F401  # pylint: disable=unused-import  (defines the lp_* flags)
 
 from agents.core import launching
+from agents.model_based import config as config_lib
 from agents.model_based import sweep
-from launch import model_based_common
+from agents.model_based import train
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('config', None, 'Base JSON config.', short_name='c')
@@ -40,29 +41,19 @@ flags.DEFINE_integer('worker_threads', 1,
                      'XLA CPU threads per worker (0: XLA\'s default, one per core).')
 
 
-def parse_grid(specs) -> dict:
-  """{key: [values]} from KEY=V1,V2 strings; ValueError naming a malformed one."""
-  grid = {}
-  for spec in specs:
-    key, separator, text = spec.partition('=')
-    if not separator or not key or not text:
-      raise ValueError(f'--grid must be KEY=V1,V2,..., got {spec!r}')
-    if key in grid:
-      raise ValueError(f'--grid names {key!r} twice')
-    grid[key] = [model_based_common.parse_value(value) for value in text.split(',')]
-  return grid
-
-
 def main(argv):
   del argv
-  model_based_common.quiet_jax_logs()
+  train.quiet_jax_logs()
   if FLAGS.config is None:
     launching.exit_with_usage_error('--config is required')
   if FLAGS.num_workers < 1:
     launching.exit_with_usage_error(f'--num_workers must be at least 1, got {FLAGS.num_workers}')
-  base = model_based_common.load_config(FLAGS.config, FLAGS.override)
   try:
-    points = sweep.grid_points(base.to_dict(), parse_grid(FLAGS.grid))
+    base = config_lib.load(FLAGS.config, FLAGS.override)
+  except config_lib.ConfigError as error:
+    launching.exit_with_usage_error(str(error))
+  try:
+    points = sweep.grid_points(base.to_dict(), sweep.parse_grid(FLAGS.grid))
   except ValueError as error:  # ConfigError names the key.
     launching.exit_with_usage_error(f'--grid: {error}')
   existing = [p.name for p in points

@@ -23,26 +23,22 @@ import os
 os.environ.setdefault('TF_ENABLE_ONEDNN_OPTS', '1')
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
-import dataclasses
-import json
 import signal
 import sys
 
 from absl import app
 from absl import flags
 
-import environments
 from agents.core import distributed
 from agents.core import launching
+from agents.core import run_dir as run_dir_lib
 from agents.tvt import agent as agent_lib
 from agents.tvt import builder as builder_lib
 from agents.tvt import config as config_lib
-from agents.tvt import plotting
+from agents.tvt import experiment
 from agents.tvt import summaries
 
 _DEFAULTS = config_lib.TVTConfig()
-GAMES = ('key_to_door', 'active_visual_match')
-RUN_CONFIG = 'run_config.json'
 
 FLAGS = flags.FLAGS
 # The release's flags (tvt/main.py), same names and defaults.
@@ -61,7 +57,7 @@ flags.DEFINE_float('read_strength_cost', _DEFAULTS.read_strength_cost,
 flags.DEFINE_float('read_strength_tolerance', _DEFAULTS.read_strength_tolerance,
                    'Read strengths up to this are free.')
 flags.DEFINE_boolean('do_tvt', _DEFAULTS.do_tvt, 'Add the TVT rewards.')
-flags.DEFINE_enum('pycolab_game', 'key_to_door', GAMES, 'The pycolab task.')
+flags.DEFINE_enum('pycolab_game', 'key_to_door', experiment.GAMES, 'The pycolab task.')
 flags.DEFINE_integer('num_episodes', None, 'Learner iterations (batches of --batch_size '
                      'episodes) to train for; unset: forever.')
 flags.DEFINE_integer('batch_size', _DEFAULTS.batch_size, 'Episodes per learner iteration.')
@@ -92,6 +88,7 @@ flags.DEFINE_float('checkpoint_minutes', 5.0, 'Minutes between checkpoints.')
 
 
 def environment_kwargs() -> dict:
+  """The pycolab task's settings from the flags."""
   return dict(num_apples=FLAGS.pycolab_num_apples,
               apple_reward_min=FLAGS.pycolab_apple_reward_min,
               apple_reward_max=FLAGS.pycolab_apple_reward_max,
@@ -119,53 +116,24 @@ def _check_flags():
 def make_configs():
   """(environment factory, agent config) from the flags; exits with status 2 on bad values."""
   _check_flags()
-  kwargs = environment_kwargs()
   try:
-    probe = environments.make(FLAGS.pycolab_game, **kwargs)
-    config = config_lib.TVTConfig(
-        with_memory=FLAGS.with_memory, with_reconstruction=FLAGS.with_reconstruction,
-        gamma=FLAGS.gamma, entropy_cost=FLAGS.entropy_cost,
-        image_cost_weight=FLAGS.image_cost_weight,
+    return experiment.make_config(
+        FLAGS.pycolab_game, environment_kwargs(), with_memory=FLAGS.with_memory,
+        with_reconstruction=FLAGS.with_reconstruction, gamma=FLAGS.gamma,
+        entropy_cost=FLAGS.entropy_cost, image_cost_weight=FLAGS.image_cost_weight,
         read_strength_cost=FLAGS.read_strength_cost,
         read_strength_tolerance=FLAGS.read_strength_tolerance, do_tvt=FLAGS.do_tvt,
         batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate, beta1=FLAGS.beta1,
-        beta2=FLAGS.beta2, epsilon=FLAGS.epsilon, episode_length=probe.episode_length,
-        last_phase_steps=probe.phase_lengths[-1], off_policy_correction=FLAGS.vtrace,
-        max_queue_size=max(_DEFAULTS.max_queue_size, 2 * FLAGS.batch_size))
-    config.validate()
+        beta2=FLAGS.beta2, epsilon=FLAGS.epsilon, off_policy_correction=FLAGS.vtrace)
   except ValueError as error:
     launching.exit_with_usage_error(str(error))
-  return environments.make_factory(FLAGS.pycolab_game, **kwargs), config
-
-
-def write_or_check_run_config(run_dir: str, run_config: dict) -> bool:
-  """Writes the run's settings, or checks them against those there; True if resuming."""
-  path = os.path.join(run_dir, RUN_CONFIG)
-  if os.path.exists(path):
-    with open(path) as f:
-      existing = json.load(f)
-    different = sorted(k for k in set(existing) | set(run_config)
-                       if existing.get(k) != run_config.get(k))
-    if different:
-      raise ValueError(f'{run_dir} holds a different run (it differs in '
-                       f'{", ".join(different)}); choose another --logdir or repeat its '
-                       'settings to resume it')
-    return True
-  os.makedirs(run_dir, exist_ok=True)
-  with open(path, 'w') as f:
-    json.dump(run_config, f, indent=2)
-  return False
 
 
 def plot_run(run_dir: str):
-  path = os.path.join(run_dir, summaries.PROGRESS_FILE)
-  if not os.path.exists(path):
-    return
-  records = summaries.read_json_lines(path)
-  plot_path = os.path.join(run_dir, 'learning_curve.png')
-  plotting.plot_learning_curves({os.path.basename(os.path.normpath(run_dir)): records},
-                                plot_path, title=f'TVT {FLAGS.pycolab_game}')
-  print(f'learning curve plotted in {plot_path}', flush=True)
+  """Plots the run's learning curve (if it has progress) and says where."""
+  plot_path = experiment.plot_run(run_dir, title=f'TVT {FLAGS.pycolab_game}')
+  if plot_path:
+    print(f'learning curve plotted in {plot_path}', flush=True)
 
 
 def _interrupt(signum, frame):
@@ -184,11 +152,10 @@ def main(argv):
   if FLAGS.distributed:
     launching.prepare_launcher(FLAGS.launch_type, FLAGS.loopback_only)
   if run_dir:
-    run_config = dict(game=FLAGS.pycolab_game, environment=environment_kwargs(),
-                      agent=dataclasses.asdict(config), seed=FLAGS.seed,
-                      distributed=FLAGS.distributed)
+    run_config = experiment.make_run_config(FLAGS.pycolab_game, environment_kwargs(), config,
+                                            FLAGS.seed, FLAGS.distributed)
     try:
-      resumed = write_or_check_run_config(run_dir, run_config)
+      resumed = run_dir_lib.write_or_check(run_dir, run_config, experiment.RESUME_KEYS)
     except ValueError as error:
       launching.exit_with_usage_error(str(error))
   mode = (f'distributed, {FLAGS.num_actors} actors x {FLAGS.envs_per_actor} environments'

@@ -2,7 +2,6 @@
 
 import os
 import re
-import shutil
 import sys
 import threading
 import time
@@ -14,6 +13,7 @@ from launchpad.launch.run_locally import launch_local_output_to_files
 from launchpad.nodes.python import local_multi_processing
 
 from agents.core import loopback
+from agents.core import run_dir as run_dir_lib
 # Re-exported so that launch scripts need one import for the command-line conventions too.
 from agents.core.cli import exit_with_usage_error  # pylint: disable=unused-import
 from agents.core.cli import LAUNCH_TYPES
@@ -131,13 +131,7 @@ def launch(program: lp.Program, launch_type: str, run_dir: str, *, loopback_only
   env.update(extra_env or {})
   resources = {label: local_multi_processing.PythonProcess(env=dict(env))
                for label in program.groups}
-  log_dir = os.path.join(run_dir, 'node_logs')
-  if os.path.isdir(log_dir) and _node_log_names(log_dir):
-    # A resumed run: keep the last session's logs (Launchpad would overwrite them).
-    previous = log_dir + '.previous'
-    shutil.rmtree(previous, ignore_errors=True)
-    os.rename(log_dir, previous)
-  os.makedirs(log_dir, exist_ok=True)
+  log_dir = run_dir_lib.rotate_node_logs(run_dir)
   launch_local_output_to_files._LOGGING_DIR = log_dir  # pylint: disable=protected-access
   tailer = _LogTailer(log_dir) if console else None
   if tailer:

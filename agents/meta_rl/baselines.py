@@ -8,7 +8,7 @@ cube indexed [s0, f0, s1] with f1 = n - s0 - f0 - s1; cells with f1 < 0 are unus
 """
 
 import functools
-from typing import Callable, Dict, Tuple
+from typing import Callable, Tuple
 
 import numpy as np
 from scipy import special
@@ -247,15 +247,6 @@ def regret_curve(policy, distribution: str, horizon: int = HORIZON) -> np.ndarra
     following[:-1, :-1, :-1] += mass * (1 - pi0) * (1 - p1)
     mass = following
   return curve
-
-
-def standard_baselines(distribution: str, horizon: int = HORIZON,
-                       gittins_discounts=(0.9, 0.99)) -> Dict[str, float]:
-  """Exact R_horizon of Thompson, UCB1, Gittins, Bayes-optimal and random on `distribution`."""
-  policies = [ThompsonPolicy(horizon), UCBPolicy(2.0)]
-  policies += [GittinsPolicy(g, horizon) for g in gittins_discounts]
-  policies += [bayes_optimal(distribution, horizon)[0], RandomPolicy()]
-  return {p.name: float(regret_curve(p, distribution, horizon)[-1]) for p in policies}
 
 
 # ----------------------------------------------------------------------------------------------

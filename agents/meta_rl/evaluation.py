@@ -1,8 +1,11 @@
-"""Frozen-weight evaluation of a meta-RL network: expected regret from the true arm probabilities."""
+"""Frozen-weight evaluation of a meta-RL network: expected regret from the true arm probabilities.
+
+Also the reference algorithms' exact regret curves and the plot of both.
+"""
 
 import dataclasses
 import os
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 from acme.tf import utils as tf2_utils
 import numpy as np
@@ -15,7 +18,6 @@ from agents.meta_rl import baselines
 from agents.meta_rl import config as config_lib
 from agents.meta_rl import networks as networks_lib
 from environments import bandits
-from environments import batched
 
 
 class CheckpointNotFoundError(FileNotFoundError):
@@ -110,3 +112,32 @@ def format_report(result: RegretResult, baseline_regrets: Dict[str, float],
   for name, value in baseline_regrets.items():
     lines.append(f'  {name:32s} {value:7.3f}   (exact)')
   return '\n'.join(lines)
+
+
+def baseline_regret_curves(distribution: str, num_trials: int,
+                           gittins_discounts: Sequence[float]) -> Dict[str, np.ndarray]:
+  """Exact expected regret curves of Thompson sampling, UCB1, Gittins and the Bayes optimum."""
+  policies = [baselines.ThompsonPolicy(num_trials), baselines.UCBPolicy(2.0)]
+  policies += [baselines.GittinsPolicy(g, num_trials) for g in gittins_discounts]
+  policies.append(baselines.bayes_optimal(distribution, num_trials)[0])
+  return {p.name: baselines.regret_curve(p, distribution, num_trials) for p in policies}
+
+
+def plot_regret(path: str, result: RegretResult, curves: Dict[str, np.ndarray]):
+  """The agent's regret curve beside the baselines' `curves`, as a PNG at `path`."""
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use('Agg')
+  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
+  trials = np.arange(1, len(result.regret_curve) + 1)
+  fig, ax = plt.subplots(figsize=(7, 4.5))
+  ax.plot(trials, result.regret_curve, color='tab:green', linewidth=2.5, label='meta-RL agent')
+  styles = ['--', ':', '-.', (0, (5, 1)), (0, (1, 1))]
+  for (name, curve), style in zip(curves.items(), styles * 3):
+    ax.plot(trials, curve, linestyle=style, color='0.3', label=name)
+  ax.set_xlabel('trial t')
+  ax.set_ylabel('expected cumulative regret R_t')
+  ax.set_title(f'{result.env_id}: {result.episodes} test episodes')
+  ax.legend()
+  fig.tight_layout()
+  fig.savefig(path, dpi=120)
+  plt.close(fig)

@@ -12,7 +12,7 @@ The options at the end switch off behaviours of the release that the spec calls 
 import dataclasses
 import json
 import types
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Iterable, Optional, Tuple
 
 from environments import jax_envs
 
@@ -129,10 +129,6 @@ class ExperimentConfig:
     if self.agent_type == 'latent_model':
       return self.double_DQN and self.latent_double_DQN
     return self.double_DQN
-
-  def with_updates(self, **changes) -> 'ExperimentConfig':
-    """A checked copy with some keys changed (a sweep's grid point)."""
-    return from_dict({**self.to_dict(), **changes})
 
   def to_dict(self) -> Dict[str, Any]:
     return dataclasses.asdict(self)
@@ -253,8 +249,31 @@ def from_dict(raw: Any) -> ExperimentConfig:
   return config
 
 
-def load(path: str) -> ExperimentConfig:
-  """The checked config in JSON file `path`; ConfigError for a missing or malformed file."""
+def parse_value(text: str) -> Any:
+  """A command-line value as JSON (numbers, true/false, lists), else as a plain string."""
+  try:
+    return json.loads(text)
+  except json.JSONDecodeError:
+    return text
+
+
+def parse_overrides(overrides: Iterable[str]) -> Dict[str, Any]:
+  """{key: value} from KEY=VALUE strings (VALUE as parse_value reads it); ConfigError if bad."""
+  changes = {}
+  for override in overrides:
+    key, separator, text = override.partition('=')
+    if not separator or not key:
+      raise ConfigError(f'--override must be KEY=VALUE, got {override!r}')
+    changes[key] = parse_value(text)
+  return changes
+
+
+def load(path: str, overrides: Iterable[str] = ()) -> ExperimentConfig:
+  """The checked config in JSON file `path` with KEY=VALUE `overrides` applied.
+
+  Raises ConfigError for a missing or malformed file and, prefixed with `path`, for a bad
+  override or a bad key (unknown, missing, type, value).
+  """
   try:
     with open(path) as f:
       raw = json.load(f)
@@ -262,4 +281,9 @@ def load(path: str) -> ExperimentConfig:
     raise ConfigError(f'cannot read config {path}: {error.strerror}') from None
   except json.JSONDecodeError as error:
     raise ConfigError(f'config {path} is not valid JSON: {error}') from None
-  return from_dict(raw)
+  try:
+    if isinstance(raw, dict):
+      raw.update(parse_overrides(overrides))
+    return from_dict(raw)
+  except ValueError as error:  # ConfigError, or a value the config's types refuse.
+    raise ConfigError(f'{path}: {error}') from None

@@ -51,6 +51,19 @@ def grid_points(base: Dict[str, Any], grid: Dict[str, Sequence[Any]]) -> List[Gr
   return points
 
 
+def parse_grid(specs: Sequence[str]) -> Dict[str, List[Any]]:
+  """{key: [values]} from KEY=V1,V2 strings (JSON values); ValueError naming a malformed one."""
+  grid = {}
+  for spec in specs:
+    key, separator, text = spec.partition('=')
+    if not separator or not key or not text:
+      raise ValueError(f'--grid must be KEY=V1,V2,..., got {spec!r}')
+    if key in grid:
+      raise ValueError(f'--grid names {key!r} twice')
+    grid[key] = [config_lib.parse_value(value) for value in text.split(',')]
+  return grid
+
+
 def assign_units(num_points: int, num_seeds: int, num_workers: int
                  ) -> List[List[Tuple[int, List[int]]]]:
   """Per worker: [(point index, seed indices)], dealing the units out in contiguous runs."""

@@ -5,6 +5,7 @@ the parameters at the start of a chunk once `save_frequency` steps have passed s
 save, and again at the end (spec 4.5).
 """
 
+import logging
 import time
 from typing import Dict, Optional, Sequence
 
@@ -14,6 +15,11 @@ import numpy as np
 from agents.model_based import config as config_lib
 from agents.model_based import experiment
 from agents.model_based import outputs
+
+
+def quiet_jax_logs():
+  """Hides JAX's INFO lines about missing GPU/TPU backends (absl logs INFO under app.run)."""
+  logging.getLogger('jax._src.xla_bridge').setLevel(logging.WARNING)
 
 
 def make_logger(label: str, tensorboard_dir: Optional[str] = None) -> loggers.Logger:

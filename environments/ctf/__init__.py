@@ -14,6 +14,9 @@ from environments.ctf.game import NUM_ACTIONS
 from environments.ctf.game import NUM_EVENTS
 from environments.ctf.game import Rules
 
+__all__ = ['ACTION_NAMES', 'ARENA_TEAM_SIZES', 'CaptureTheFlag', 'EVENT_NAMES',
+           'EVENT_REWARD_SCALES', 'NUM_ACTIONS', 'NUM_EVENTS', 'Rules', 'SingleSeat']
+
 # Registered ids of multi-player arenas (what `launch.ftw_local --arena` accepts), with the
 # team size each one fixes.
 ARENA_TEAM_SIZES = {'CaptureTheFlag1v1-v0': 1, 'CaptureTheFlag2v2-v0': 2}

@@ -60,17 +60,10 @@ class CaptureTheFlag(dm_env.Environment):
     self._rules = rules
     self._renderer = rendering.Renderer(view_size, pixels_per_cell)
     self._rng = np.random.default_rng(seed)
-    self._fixed_map: Optional[maps.CtfMap] = None
     self.game: Optional[game_lib.Game] = None
     self._done = True
 
-  def use_fixed_map(self, ctf_map: Optional[maps.CtfMap]):
-    """Plays every following episode on `ctf_map` (None: back to generated maps)."""
-    self._fixed_map = ctf_map
-
   def _new_map(self) -> maps.CtfMap:
-    if self._fixed_map is not None:
-      return self._fixed_map
     size = int(self._rng.choice(self._sizes))
     return maps.generate(self._rng, size, self._wall_density,
                          spawns_per_team=max(6, self.team_size + 2))

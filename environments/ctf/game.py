@@ -8,7 +8,7 @@ events of the step, which internal rewards weight.
 """
 
 import dataclasses
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence
 
 import numpy as np
 
@@ -267,7 +267,3 @@ def relative_move(facing: int, direction: int) -> int:
 
 def describe_events(events: np.ndarray) -> List[str]:
   return [EVENT_NAMES[i] for i in np.nonzero(events)[0]]
-
-
-def seats_of_team(team: int, team_size: int) -> Tuple[int, ...]:
-  return tuple(range(team * team_size, (team + 1) * team_size))

@@ -3,6 +3,9 @@
 Importing this package first makes pycolab 1.2 usable on Python 3.10 (see `compat`).
 """
 
-from environments.pycolab import compat  # pylint: disable=unused-import  # Before any Story.
+# Imported for its side effect, before any Story is built.
+from environments.pycolab import compat  # noqa: F401  # pylint: disable=unused-import
 from environments.pycolab.env import GAMES
 from environments.pycolab.env import PycolabEnvironment
+
+__all__ = ['GAMES', 'PycolabEnvironment']

@@ -11,7 +11,7 @@ import dm_env
 from dm_env import specs
 import numpy as np
 
-from environments.pycolab import compat  # pylint: disable=unused-import
+from environments.pycolab import compat  # noqa: F401  # pylint: disable=unused-import
 from environments.pycolab import active_visual_match
 from environments.pycolab import key_to_door
 from environments.pycolab import objects

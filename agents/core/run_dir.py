@@ -1,0 +1,104 @@
+"""A run directory's settings and node logs: one resume rule for every program.
+
+A run directory holds one run: `run_config.json` (the settings it was started with), its
+checkpoints and `node_logs/`. Running the same command on it again resumes the run. Only the
+settings that fix what a checkpoint holds (network shapes, environment, population size...) must
+then match; the caller declares them as `resume_keys`, and every other setting (the budget, the
+learning rate, seeds of evaluation...) may change between sessions:
+
+  resumed = run_dir.write_or_check(path, {'env_id': ..., 'agent': dataclasses.asdict(config),
+                                          'num_steps': budget},
+                                   resume_keys=('env_id', 'agent.lstm_units'))
+"""
+
+import json
+import os
+import shutil
+import tempfile
+from typing import Any, Dict, List, Optional, Sequence
+
+RUN_CONFIG = 'run_config.json'
+NODE_LOGS = 'node_logs'
+_MISSING = object()
+
+
+def _jsonable(run_config: Dict[str, Any]) -> Dict[str, Any]:
+  """The config as it reads back from JSON (tuples become lists, other objects strings)."""
+  return json.loads(json.dumps(run_config, default=str))
+
+
+def _lookup(config: Dict[str, Any], key: str) -> Any:
+  """The value of a dotted key ('agent.lstm_units' is config['agent']['lstm_units'])."""
+  value = config
+  for part in key.split('.'):
+    if not isinstance(value, dict) or part not in value:
+      return _MISSING
+    value = value[part]
+  return value
+
+
+def read_config(run_dir: str) -> Optional[Dict[str, Any]]:
+  """The run config in `run_dir`, or None if it holds none."""
+  path = os.path.join(run_dir, RUN_CONFIG)
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    return json.load(f)
+
+
+def write_config(run_dir: str, run_config: Dict[str, Any]):
+  """Writes `run_config` atomically: a reader sees the old file or the new one, never half."""
+  os.makedirs(run_dir, exist_ok=True)
+  fd, temp_path = tempfile.mkstemp(prefix=f'.{RUN_CONFIG}.', suffix='.tmp', dir=run_dir)
+  try:
+    with os.fdopen(fd, 'w') as f:
+      json.dump(_jsonable(run_config), f, indent=2)
+      f.flush()
+      os.fsync(f.fileno())
+    os.replace(temp_path, os.path.join(run_dir, RUN_CONFIG))
+  except BaseException:
+    if os.path.exists(temp_path):
+      os.remove(temp_path)
+    raise
+
+
+def differing_keys(existing: Dict[str, Any], run_config: Dict[str, Any],
+                   resume_keys: Sequence[str]) -> List[str]:
+  """The `resume_keys` (dotted for nested dicts) whose values differ between the two configs."""
+  existing, run_config = _jsonable(existing), _jsonable(run_config)
+  return [key for key in resume_keys if _lookup(existing, key) != _lookup(run_config, key)]
+
+
+def write_or_check(run_dir: str, run_config: Dict[str, Any],
+                   resume_keys: Sequence[str]) -> bool:
+  """Starts or resumes the run in `run_dir` with `run_config`; True when resuming.
+
+  A fresh directory gets `run_config` (JSON; non-JSON values as strings). A directory already
+  holding a run config resumes that run if every one of `resume_keys` (the settings that fix
+  what a checkpoint holds; 'a.b' names run_config['a']['b']) has the same value; the file is
+  then rewritten with `run_config`, so that it records the latest session's settings. Raises
+  ValueError, touching nothing, naming the differing keys if one does not match.
+  """
+  existing = read_config(run_dir)
+  if existing is not None:
+    different = differing_keys(existing, run_config, resume_keys)
+    if different:
+      raise ValueError(f'{run_dir} holds a different run (it differs in {", ".join(different)});'
+                       ' choose another --logdir or repeat its settings to resume it')
+  write_config(run_dir, run_config)
+  return existing is not None
+
+
+def rotate_node_logs(run_dir: str) -> str:
+  """An empty `run_dir/node_logs` for this session; a resumed run's last logs are kept.
+
+  Launchpad overwrites node logs, so those of the previous session (if any) move to
+  `node_logs.previous/`, replacing older ones. Returns the node log directory.
+  """
+  log_dir = os.path.join(run_dir, NODE_LOGS)
+  if os.path.isdir(log_dir) and any(files for _, _, files in os.walk(log_dir)):
+    previous = log_dir + '.previous'
+    shutil.rmtree(previous, ignore_errors=True)
+    os.rename(log_dir, previous)
+  os.makedirs(log_dir, exist_ok=True)
+  return log_dir

@@ -1,0 +1,105 @@
+"""The run directory's one resume rule, its atomic config writes and its node-log rotation."""
+
+import json
+import os
+
+import pytest
+
+from agents.core import run_dir
+
+_KEYS = ('env_id', 'agent.lstm_units', 'agent.num_arms')
+
+
+def _config(**changes):
+  config = {'env_id': 'easy', 'num_steps': 1000, 'eval_seed': 1,
+            'agent': {'lstm_units': 48, 'num_arms': 2, 'learning_rate': 1e-3,
+                      'shape': (2, 3)}}
+  for key, value in changes.items():
+    if key in config['agent']:
+      config['agent'][key] = value
+    else:
+      config[key] = value
+  return config
+
+
+def test_a_fresh_run_writes_its_config(tmp_path):
+  path = str(tmp_path / 'run')
+  assert not run_dir.write_or_check(path, _config(), _KEYS)
+  assert os.listdir(path) == [run_dir.RUN_CONFIG]
+  written = run_dir.read_config(path)
+  assert written['agent']['shape'] == [2, 3]  # As JSON reads back.
+  assert written == json.loads(json.dumps(_config()))
+
+
+def test_reading_a_directory_without_config_gives_none(tmp_path):
+  assert run_dir.read_config(str(tmp_path)) is None
+  assert run_dir.read_config(str(tmp_path / 'nowhere')) is None
+
+
+def test_resuming_with_the_same_settings(tmp_path):
+  path = str(tmp_path)
+  run_dir.write_or_check(path, _config(), _KEYS)
+  assert run_dir.write_or_check(path, _config(), _KEYS)
+  assert run_dir.read_config(path) == json.loads(json.dumps(_config()))
+
+
+def test_resuming_with_another_budget_records_it(tmp_path):
+  path = str(tmp_path)
+  run_dir.write_or_check(path, _config(), _KEYS)
+  assert run_dir.write_or_check(path, _config(num_steps=5000, eval_seed=7, learning_rate=1.0),
+                                _KEYS)
+  written = run_dir.read_config(path)
+  assert (written['num_steps'], written['eval_seed']) == (5000, 7)
+  assert written['agent']['learning_rate'] == 1.0
+
+
+def test_resuming_with_another_shape_is_refused_naming_the_keys(tmp_path):
+  path = str(tmp_path)
+  run_dir.write_or_check(path, _config(), _KEYS)
+  before = (tmp_path / run_dir.RUN_CONFIG).read_text()
+  with pytest.raises(ValueError) as error:
+    run_dir.write_or_check(path, _config(lstm_units=64, env_id='hard', num_steps=9), _KEYS)
+  message = str(error.value)
+  assert 'differs in env_id, agent.lstm_units' in message
+  assert 'num_steps' not in message
+  assert '--logdir' in message and 'repeat its settings' in message
+  assert (tmp_path / run_dir.RUN_CONFIG).read_text() == before
+
+
+def test_a_key_missing_from_one_config_differs():
+  assert run_dir.differing_keys({'agent': {}}, _config(), _KEYS) == ['env_id',
+                                                                      'agent.lstm_units',
+                                                                      'agent.num_arms']
+  assert run_dir.differing_keys({}, {}, _KEYS) == []
+
+
+def test_a_failed_write_leaves_the_old_config_and_no_temporary_file(tmp_path, monkeypatch):
+  path = str(tmp_path)
+  run_dir.write_config(path, _config())
+  before = (tmp_path / run_dir.RUN_CONFIG).read_text()
+
+  def fail(*args, **kwargs):
+    del args, kwargs
+    raise OSError('disk full')
+
+  monkeypatch.setattr(os, 'fsync', fail)
+  with pytest.raises(OSError, match='disk full'):
+    run_dir.write_config(path, _config(num_steps=1))
+  assert os.listdir(path) == [run_dir.RUN_CONFIG]
+  assert (tmp_path / run_dir.RUN_CONFIG).read_text() == before
+
+
+def test_node_logs_of_the_previous_session_are_kept(tmp_path):
+  path = str(tmp_path)
+  log_dir = run_dir.rotate_node_logs(path)
+  assert log_dir == os.path.join(path, run_dir.NODE_LOGS) and os.listdir(log_dir) == []
+  assert run_dir.rotate_node_logs(path) == log_dir  # Empty: nothing to keep.
+  assert not os.path.exists(log_dir + '.previous')
+  os.makedirs(os.path.join(log_dir, 'learner'))
+  (tmp_path / 'node_logs' / 'learner' / '0').write_text('first session')
+  run_dir.rotate_node_logs(path)
+  assert os.listdir(log_dir) == []
+  assert (tmp_path / 'node_logs.previous' / 'learner' / '0').read_text() == 'first session'
+  (tmp_path / 'node_logs' / 'actor').write_text('second session')
+  run_dir.rotate_node_logs(path)
+  assert os.listdir(log_dir + '.previous') == ['actor']
