@@ -19,7 +19,7 @@ import os
 import tempfile
 import threading
 import time
-from typing import Dict, List
+from typing import Dict
 
 from absl import app
 from absl import flags

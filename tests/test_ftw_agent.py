@@ -10,7 +10,6 @@ import dm_env
 import numpy as np
 import pytest
 import reverb
-import tensorflow as tf
 
 from agents.ftw import agent as agent_lib
 from agents.ftw import config as config_lib

@@ -9,7 +9,6 @@ import psutil
 import pytest
 
 from agents.core import launching
-from agents.model_based import config as config_lib
 from agents.model_based import experiment
 from agents.model_based import outputs
 from agents.model_based import sweep

@@ -17,8 +17,8 @@ from agents.core import run_dir as run_dir_lib
 # Re-exported so that launch scripts need one import for the command-line conventions too.
 from agents.core.cli import exit_with_usage_error  # pylint: disable=unused-import
 from agents.core.cli import LAUNCH_TYPES
-from agents.core.cli import parse_flags  # pylint: disable=unused-import
-from agents.core.cli import USAGE_ERROR  # pylint: disable=unused-import
+from agents.core.cli import parse_flags  # noqa: F401  # pylint: disable=unused-import
+from agents.core.cli import USAGE_ERROR  # noqa: F401  # pylint: disable=unused-import
 
 # Node environment for local_mp: quiet TensorFlow, and one thread per op so that N nodes on a
 # small machine do not each spawn one thread per core.

@@ -21,7 +21,6 @@ from agents.ftw import arena as arena_lib
 from agents.ftw import config as config_lib
 from environments.ctf import bots as bots_lib
 from environments.ctf import environment as ctf_environment
-from environments.ctf import game as game_lib
 from hyperparameters import elo
 
 ANCHOR = 'random'

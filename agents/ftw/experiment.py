@@ -15,34 +15,13 @@ from typing import Dict
 
 import environments
 from agents.core import cli
+from agents.core import run_dir as run_dir_lib
 from agents.ftw import config as config_lib
 from environments import ctf
 
-RUN_CONFIG = 'run_config.json'
+# What a resumed run must share with the run it resumes (what the checkpoints hold).
+RESUME_KEYS = ('arena', 'arena_kwargs', 'population_size', 'network')
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def _jsonable(value):
-  return json.loads(json.dumps(value, default=str))
-
-
-def write_or_check_run_config(run_dir: str, run_config: Dict) -> bool:
-  """Writes the run's config, or checks a resumed run has the same shape; True on resume."""
-  path = os.path.join(run_dir, RUN_CONFIG)
-  run_config = _jsonable(run_config)
-  if os.path.exists(path):
-    with open(path) as f:
-      existing = json.load(f)
-    keys = ('arena', 'arena_kwargs', 'population_size', 'network')
-    different = [k for k in keys if existing.get(k) != run_config.get(k)]
-    if different:
-      raise ValueError(f'{run_dir} holds a different run (it differs in {", ".join(different)});'
-                       ' choose another --logdir or repeat its settings to resume it')
-    return True
-  os.makedirs(run_dir, exist_ok=True)
-  with open(path, 'w') as f:
-    json.dump(run_config, f, indent=2)
-  return False
 
 
 def network_shape(agent_config: config_lib.FtwConfig) -> Dict:
@@ -77,7 +56,7 @@ def run(arena_id: str, arena_kwargs: Dict, agent_config: config_lib.FtwConfig,
   if launch_type == 'vertex_ai':
     check_vertex_ai_installed()
   try:
-    resumed = write_or_check_run_config(run_dir, run_config)
+    resumed = run_dir_lib.write_or_check(run_dir, run_config, RESUME_KEYS)
   except ValueError as error:
     cli.exit_with_usage_error(str(error))
   if launch_type == 'vertex_ai':
@@ -136,8 +115,8 @@ def vertex_ai_resources(program, requirements: str, learner_accelerator: str = '
 
 def check_vertex_ai_installed():
   try:
-    import xmanager  # pylint: disable=g-import-not-at-top,unused-import
-    import google.cloud.aiplatform  # pylint: disable=g-import-not-at-top,unused-import
+    import xmanager  # noqa: F401  # pylint: disable=g-import-not-at-top,unused-import
+    import google.cloud.aiplatform  # noqa: F401  # pylint: disable=g-import-not-at-top,unused-import
   except ImportError as error:
     cli.exit_with_usage_error(
         f'--launch_type=vertex_ai needs xmanager and google-cloud-aiplatform ({error}); see '

@@ -4,13 +4,12 @@
 `load_member_seats` restores members of an FTW run directory to fill seats.
 """
 
-import os
 from typing import Dict
 
 import numpy as np
 
 import environments
-from agents.ftw import experiment
+from agents.core import run_dir as run_dir_lib
 from environments import ctf
 from environments.ctf import game as game_lib
 from environments.ctf import rendering
@@ -47,9 +46,9 @@ def load_member_seats(run_dir: str, arena_id: str, members: Dict[int, int],
   """
   from agents.ftw import config as config_lib  # pylint: disable=g-import-not-at-top
   from agents.ftw import evaluation  # pylint: disable=g-import-not-at-top
-  run_config = evaluation.read_json(os.path.join(run_dir, experiment.RUN_CONFIG))
+  run_config = run_dir_lib.read_config(run_dir)
   if run_config is None:
-    raise ValueError(f'{run_dir} holds no FTW run (no {experiment.RUN_CONFIG})')
+    raise ValueError(f'{run_dir} holds no FTW run (no {run_dir_lib.RUN_CONFIG})')
   if run_config['arena'] != arena_id:
     raise ValueError(f'the members of {run_dir} were trained on {run_config["arena"]}, not '
                      f'{arena_id}')
