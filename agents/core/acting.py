@@ -92,6 +92,7 @@ class BatchedRecurrentActor(BatchedActor):
     if self._variable_client is not None:
       self._variable_client.update(wait)
 
+  @property
   def step_extras(self):
     """The extras of the last `select_actions` (one row per environment), as numpy."""
     return tree.map_structure(np.asarray, self._extras)
@@ -104,8 +105,10 @@ def extras_spec(actor: BatchedRecurrentActor, observation_spec):
   """
   zeros = tree.map_structure(lambda s: np.zeros((1,) + tuple(s.shape), s.dtype),
                              observation_spec)
+  actor.observe_first(dm_env.TimeStep(np.array([dm_env.StepType.FIRST]), np.zeros(1),
+                                      np.ones(1), zeros))
   actor.select_actions(zeros)
-  return tree.map_structure(lambda x: specs.Array(x.shape[1:], x.dtype), actor.step_extras())
+  return tree.map_structure(lambda x: specs.Array(x.shape[1:], x.dtype), actor.step_extras)
 
 
 def reset_where(is_first: tf.Tensor, state, initial_state):

@@ -7,7 +7,6 @@ from acme.tf import variable_utils
 import dm_env
 import numpy as np
 import tensorflow as tf
-import tree
 
 from agents.core import acting
 from agents.tvt import networks as networks_lib
@@ -49,11 +48,6 @@ class TVTActor(acting.BatchedRecurrentActor):
                      variable_client, seed)
     self._last_actions = None
     self._last_rewards = None
-
-  @property
-  def step_extras(self):
-    """The extras of the last `select_actions` (logits, value, read info), as numpy."""
-    return tree.map_structure(np.asarray, self._extras)
 
   def select_actions(self, observations) -> np.ndarray:
     inputs = networks_lib.RMAInputs(np.asarray(observations), self._last_actions,
