@@ -1,4 +1,8 @@
-"""The RMA agent (spec sections 2 and 4): sizes, causality, the data path and the learner."""
+"""The RMA agent (spec sections 2 and 4): sizes, causality, the data path, the learner, and
+single-process training through the core (reproducible, resumable)."""
+
+import os
+import shutil
 
 import numpy as np
 import pytest
@@ -10,11 +14,13 @@ from acme import specs
 import environments
 from agents.core import distributed
 from agents.core import environment_loop
+from agents.core import local
 from agents.tvt import builder as builder_lib
 from agents.tvt import config as config_lib
 from agents.tvt import episodes
 from agents.tvt import learning
 from agents.tvt import networks
+from agents.tvt import summaries
 
 
 @pytest.mark.parametrize('kwargs,image_shape,count', [
@@ -192,3 +198,47 @@ def test_variants_without_memory_or_reconstruction_train(episodes_both_ways, kwa
     assert recorded[0][term] == 0.0, term
   assert np.isfinite(recorded[0]['total_loss'])
   assert any((a != b).any() for a, b in zip(before, _weights(network)))
+
+
+# Seven-step episodes (2 + 3 + 2 frames) keep the single-process runs below short.
+_TINY_FRAMES = {'explore': 2, 'distractor': 3, 'reward': 2}
+
+
+def _train_tiny(seed, max_learner_steps, run_dir=None):
+  """Batched A2C on two seven-step key_to_door environments through the core's local path."""
+  config = config_lib.TVTConfig(batch_size=2, episode_length=7, last_phase_steps=2)
+  factory = environments.make_factory('key_to_door', max_frames_per_phase=_TINY_FRAMES)
+  return local.run(builder_lib.TVTBuilder(config, run_dir), factory,
+                   local.LocalConfig(run_dir=run_dir, num_envs=2, seed=seed,
+                                     max_learner_steps=max_learner_steps))
+
+
+def test_single_process_runs_are_reproducible():
+  first = _train_tiny(0, 2)
+  assert first.learner_steps == 2 and first.counts['actor_steps'] == 2 * 2 * 7
+  assert not first.interrupted
+  again, other = _train_tiny(0, 2), _train_tiny(1, 2)
+  for a, b in zip(_weights(first.agent.networks), _weights(again.agent.networks)):
+    np.testing.assert_array_equal(a, b)
+  assert any((a != b).any() for a, b in zip(_weights(first.agent.networks),
+                                            _weights(other.agent.networks)))
+
+
+def test_single_process_run_resumes_from_its_checkpoints(tmp_path):
+  run_dir = str(tmp_path)
+  first = _train_tiny(0, 1, run_dir)
+  assert os.listdir(tmp_path / 'checkpoints') and first.learner_steps == 1
+  weights = _weights(first.agent.networks)
+  done = _train_tiny(0, 1, run_dir)  # Its budget is reached: it only restores.
+  assert done.learner_steps == 1 and done.counts['actor_steps'] == 2 * 7
+  for a, b in zip(weights, _weights(done.agent.networks)):
+    np.testing.assert_array_equal(a, b)
+  resumed = _train_tiny(0, 3, run_dir)
+  assert resumed.learner_steps == 3 and resumed.counts['actor_steps'] == 3 * 2 * 7
+  records = summaries.read_json_lines(str(tmp_path / summaries.PROGRESS_FILE))
+  assert [r['learner_steps'] for r in records] == [1, 2, 3]
+  assert [r['episodes'] for r in records] == [2, 4, 6]
+  # A run directory from before the counter was checkpointed (learner only) resumes too.
+  shutil.rmtree(tmp_path / 'checkpoints' / 'counter')
+  older = _train_tiny(0, 4, run_dir)
+  assert older.learner_steps == 4 and older.counts['actor_steps'] == 2 * 7
