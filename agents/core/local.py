@@ -3,15 +3,17 @@
 `SingleProcessAgent` is the agent; `run` is the one single-process training loop every family
 uses: it checkpoints like the distributed program (same run-directory layout, so a run directory
 resumes the same way in either mode), stops at a budget, and stops cleanly on SIGINT/SIGTERM.
+A family whose Reverb writes cost much in one process may pass an `InProcessQueue` instead.
 """
 
 import contextlib
 import dataclasses
 import signal
 import threading
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, Iterator, Optional, Protocol
 
 import acme
+from acme import adders as acme_adders
 from acme import specs
 from acme.utils import counting
 from acme.utils import loggers
@@ -48,6 +50,24 @@ class _OrderedAdder:
     self._adder.reset()
 
 
+class InProcessQueue(Protocol):
+  """A FIFO of whole items in this process, in place of the Reverb queue (an option).
+
+  It must hold the items the builder's Reverb adders would write, in the same layout, so that
+  the learner reads the same batches either way; each item is read once.
+  """
+
+  def make_adder(self) -> acme_adders.Adder:
+    """An adder for one environment stream."""
+
+  def batches(self, batch_size: int) -> Iterator[reverb.ReplaySample]:
+    """The learner's dataset: the oldest `batch_size` unread items, stacked on axis 0."""
+
+  @property
+  def num_ready(self) -> int:
+    """Items written and not yet read."""
+
+
 def restored_learner_steps(learner: acme.Learner) -> int:
   """The learner's own step count (`state['num_steps']`, restored with it); 0 if it has none."""
   state = getattr(learner, 'state', None)
@@ -69,25 +89,36 @@ class SingleProcessAgent(acting.BatchedActor):
   (if given) into `<run_dir>/checkpoints/counter`, as the distributed program's learner and
   counter nodes do; both are restored here, so the same call resumes a run. Saves happen at most
   every `checkpoint_period_minutes` after learner steps, and on `save(force=True)`.
+
+  With `queue`, items go through it instead of a Reverb server, and the learner steps once per
+  `builder.batch_size` unread items (a queue builder's schedule; tables are not made).
   """
 
   def __init__(self, builder: builders.ActorLearnerBuilder,
                environment_spec: specs.EnvironmentSpec, num_envs: int, seed: int = 0,
                counter: Optional[counting.Counter] = None,
                logger: Optional[loggers.Logger] = None, run_dir: Optional[str] = None,
-               checkpoint_period_minutes: float = 5.0):
+               checkpoint_period_minutes: float = 5.0,
+               queue: Optional[InProcessQueue] = None):
     tf.random.set_seed(seed)  # The networks' initial weights depend on the seed alone.
-    tables = builder.make_replay_tables(environment_spec)
-    self._tables = {table.name: table for table in tables}
-    self._server = reverb.Server(tables, port=None)
-    client = reverb.Client(f'localhost:{self._server.port}')
+    self._queue = queue
+    self._server = None
+    if queue is None:
+      tables = builder.make_replay_tables(environment_spec)
+      self._tables = {table.name: table for table in tables}
+      self._server = reverb.Server(tables, port=None)
+      client = reverb.Client(f'localhost:{self._server.port}')
+      dataset = builder.make_dataset_iterator(client)
+      adders = [_OrderedAdder(builder.make_adder(client)) for _ in range(num_envs)]
+    else:
+      dataset = queue.batches(builder.batch_size)
+      adders = [queue.make_adder() for _ in range(num_envs)]
     self._builder = builder
     self.networks = builder.make_networks(environment_spec)
     # Pushed at once, so that a checkpoint of `counter` holds every learner step taken.
     learner_counter = (counting.Counter(counter, prefix='learner', time_delta=0.0)
                        if counter else None)
-    self.learner = builder.make_learner(self.networks, builder.make_dataset_iterator(client),
-                                        learner_counter, logger)
+    self.learner = builder.make_learner(self.networks, dataset, learner_counter, logger)
     self._learner_steps = 0  # Taken in this process (the table's inserts are this process's).
     self._checkpointers = []
     if run_dir:
@@ -108,7 +139,6 @@ class SingleProcessAgent(acting.BatchedActor):
         for checkpointer in self._checkpointers:
           checkpointer.save(force=True)
     self._learner_steps_at_start = restored_learner_steps(self.learner)
-    adders = [_OrderedAdder(builder.make_adder(client)) for _ in range(num_envs)]
     self._actor = builder.make_actor(self.networks, None, adders, seed)
 
   @property
@@ -127,8 +157,11 @@ class SingleProcessAgent(acting.BatchedActor):
 
   def update(self, wait: bool = False):
     del wait
-    steps = self._builder.learner_steps_ready(
-        {name: table.info for name, table in self._tables.items()}, self._learner_steps)
+    if self._queue is not None:
+      steps = self._queue.num_ready // self._builder.batch_size
+    else:
+      steps = self._builder.learner_steps_ready(
+          {name: table.info for name, table in self._tables.items()}, self._learner_steps)
     for _ in range(steps):
       self.learner.step()
       self._learner_steps += 1
@@ -147,7 +180,8 @@ class SingleProcessAgent(acting.BatchedActor):
       checkpointer.save(force=force)
 
   def close(self):
-    self._server.stop()
+    if self._server is not None:
+      self._server.stop()
 
 
 @dataclasses.dataclass
@@ -205,7 +239,9 @@ class _StopOnSignals:
 def run(builder: builders.ActorLearnerBuilder,
         environment_factory: Callable[[int], dm_env.Environment], config: LocalConfig,
         logger: Optional[loggers.Logger] = None,
-        actor_logger: Optional[loggers.Logger] = None) -> RunResult:
+        actor_logger: Optional[loggers.Logger] = None,
+        make_queue: Optional[Callable[[specs.EnvironmentSpec], InProcessQueue]] = None
+        ) -> RunResult:
   """Trains `builder`'s agent in this process until a budget is reached or a signal arrives.
 
   The learner and a central counter are restored from `config.run_dir` (if it has
@@ -213,13 +249,15 @@ def run(builder: builders.ActorLearnerBuilder,
   whatever ends the run. `logger` gets the learner's metrics, `actor_logger` the episode
   averages every `log_period_s`. A resumed run continues with fresh episodes rather than
   replaying the first ones: the environments are seeded with the learner's step count.
+  `make_queue(spec)`, if given, makes the `InProcessQueue` used instead of Reverb.
   """
   probe = environment_factory(config.seed)
   spec = specs.make_environment_spec(probe)
   probe.close()
   counter = counting.Counter()
   agent = SingleProcessAgent(builder, spec, config.num_envs, config.seed, counter, logger,
-                             config.run_dir, config.checkpoint_period_minutes)
+                             config.run_dir, config.checkpoint_period_minutes,
+                             make_queue(spec) if make_queue else None)
   environment = distributed.make_batched_environment(
       environment_factory, config.num_envs, config.seed, agent.learner_steps)
   stop = _StopOnSignals()
