@@ -56,7 +56,7 @@ def test_learning_curve_rejects_a_budget_below_one_batch(tmp_path):
 
 
 def _learner_steps(progress):
-  return [json.loads(line)['learner_steps'] for line in progress.read_text().splitlines()]
+  return [int(json.loads(line)['learner_steps']) for line in progress.read_text().splitlines()]
 
 
 def test_interrupted_training_resumes_from_its_checkpoint(tmp_path):
