@@ -3,6 +3,8 @@ single-process training through the core (reproducible, resumable)."""
 
 import os
 import shutil
+import signal
+import time
 
 import numpy as np
 import pytest
@@ -104,7 +106,8 @@ def episodes_both_ways():
   client = reverb.Client(f'localhost:{server.port}')
   network = builder.make_networks(spec)
   queue = episodes.EpisodeQueue(spec, builder.extras_spec(spec), 121)
-  adders = [_BothAdders(local._OrderedAdder(builder.make_adder(client)), queue.make_adder())  # pylint: disable=protected-access
+  ordered = local._OrderedAdder  # pylint: disable=protected-access
+  adders = [_BothAdders(ordered(builder.make_adder(client)), queue.make_adder())
             for _ in range(2)]
   actor = builder.make_actor(network, None, adders, 0)
   loop = environment_loop.BatchedEnvironmentLoop(environment, actor,
@@ -267,3 +270,16 @@ def test_single_process_run_resumes_from_its_checkpoints(tmp_path):
   shutil.rmtree(tmp_path / 'checkpoints' / 'counter')
   older = _train_tiny(0, 4, run_dir)
   assert older.learner_steps == 4 and older.counts['actor_steps'] == 2 * 7
+
+
+def test_a_signal_asks_the_single_process_run_to_stop_and_a_later_one_interrupts():
+  previous = signal.getsignal(signal.SIGINT)
+  with local._StopOnSignals(repeat_s=0.5) as stop:  # pylint: disable=protected-access
+    assert not stop.requested
+    os.kill(os.getpid(), signal.SIGINT)
+    assert stop.requested
+    os.kill(os.getpid(), signal.SIGTERM)  # A copy of the first: ignored.
+    time.sleep(0.6)
+    with pytest.raises(KeyboardInterrupt):
+      os.kill(os.getpid(), signal.SIGINT)
+  assert signal.getsignal(signal.SIGINT) is previous

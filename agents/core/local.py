@@ -6,10 +6,11 @@ resumes the same way in either mode), stops at a budget, and stops cleanly on SI
 A family whose Reverb writes cost much in one process may pass an `InProcessQueue` instead.
 """
 
-import contextlib
+import collections.abc
 import dataclasses
 import signal
 import threading
+import time
 from typing import Callable, Dict, Iterator, Optional, Protocol
 
 import acme
@@ -71,7 +72,7 @@ class InProcessQueue(Protocol):
 def restored_learner_steps(learner: acme.Learner) -> int:
   """The learner's own step count (`state['num_steps']`, restored with it); 0 if it has none."""
   state = getattr(learner, 'state', None)
-  if isinstance(state, dict) and 'num_steps' in state:
+  if isinstance(state, collections.abc.Mapping) and 'num_steps' in state:
     return int(state['num_steps'].numpy())
   return 0
 
@@ -81,7 +82,7 @@ class SingleProcessAgent(acting.BatchedActor):
 
   Actor and learner share one set of networks, so there are no weights to copy. After every
   batch step, `update` runs as many learner steps as the data written so far allows
-  (`builder.learner_steps_ready`; with a queue, every transition is learned from once). With the
+  (`builder.learner_steps_ready`; with a queue table, every item is learned from once). With the
   same seed two runs are identical: the seed sets TensorFlow's global seed before the networks
   are built, and writes reach the table in a fixed order.
 
@@ -211,19 +212,25 @@ class RunResult:
 class _StopOnSignals:
   """While entered, SIGINT and SIGTERM ask the run to stop after the current step.
 
-  A second signal raises KeyboardInterrupt at once (the run still saves on its way out).
-  Outside the main thread, where Python cannot install handlers, signals are left alone.
+  A second signal, `repeat_s` or more after the first, raises KeyboardInterrupt at once (the run
+  still saves on its way out); closer ones are taken for copies of the first (a Ctrl-C reaches a
+  whole process group, and a parent may forward it too). Outside the main thread, where Python
+  cannot install handlers, signals are left alone.
   """
 
-  def __init__(self):
+  def __init__(self, repeat_s: float = 2.0):
     self.requested = False
+    self._repeat_s = repeat_s
+    self._first_time = None
     self._previous = {}
 
   def _handle(self, signum, frame):
     del signum, frame
-    if self.requested:
+    if not self.requested:
+      self.requested = True
+      self._first_time = time.monotonic()
+    elif time.monotonic() - self._first_time >= self._repeat_s:
       raise KeyboardInterrupt
-    self.requested = True
 
   def __enter__(self):
     if threading.current_thread() is threading.main_thread():
