@@ -1,8 +1,9 @@
 """An in-process queue of whole episodes, laid out as Acme's EpisodeAdder items.
 
 The single-process batched A2C can use it instead of the in-process Reverb server (an option of
-`agents.core.local`): writing every step through Reverb's adders costs about a sixth of the
-run's CPU time (see benchmarks/tvt_throughput.py), and nothing is gained when actor and learner
+`agents.core.local`): appending every step through Reverb's adders costs about a sixth of the
+run's CPU time (Reverb used 1.16-1.20x the CPU time per episode in interleaved runs of both;
+benchmarks/tvt_throughput.py compares them), and nothing is gained when actor and learner
 share one process and one set of weights. The items look exactly like those the distributed
 actors write with `acme.adders.reverb.EpisodeAdder` (padding_fn zeros), so one learner serves
 both modes.
