@@ -6,8 +6,8 @@ r"""Throughput and memory of the TVT stack, every figure measured in this one ru
 Prints: raw pycolab steps/s of each task (one environment and 16 in lockstep); RMA actor
 steps/s (16 environments, one batched network call per step); learner updates/s on a batch of
 16 whole episodes, with its episodes/s and environment steps/s and the learner's peak memory,
-with oneDNN on and off; the batched A2C end to end (episodes/s, environment steps/s), through
-the in-process EpisodeBuffer and through the shared core's Reverb-backed SingleProcessAgent;
+with oneDNN on and off; the batched A2C end to end (episodes/s, environment steps/s) on the
+shared core's SingleProcessAgent, through its in-process EpisodeQueue option and through Reverb;
 and the distributed mode with 1, 2 and 4 actor processes (learner episodes/s in steady state).
 Each measurement runs in its own process (oneDNN is read at TensorFlow's import; peak memory
 is per process). Figures depend on the machine's load at the moment: compare ratios within one
@@ -100,16 +100,15 @@ def measure_actor(quick: bool) -> dict:
 def measure_learner(quick: bool) -> dict:
   from agents.core import environment_loop  # pylint: disable=g-import-not-at-top
   from agents.tvt import agent as agent_lib  # pylint: disable=g-import-not-at-top
-  from agents.tvt import episodes  # pylint: disable=g-import-not-at-top
   from agents.tvt import learning  # pylint: disable=g-import-not-at-top
   _, environment, spec, builder = _tvt_parts()
-  agent = agent_lib.TVT(spec, builder=builder)
-  buffer = episodes.EpisodeBuffer(spec, builder.extras_spec(spec), BATCH, EPISODE_STEPS + 1)
-  recorder = episodes.EpisodeRecorder(agent.actor, buffer)  # Records without learning.
-  environment_loop.BatchedEnvironmentLoop(environment, recorder).run(num_episodes=BATCH)
-  sample = buffer.pop_batch(BATCH)
+  networks = builder.make_networks(spec)
+  queue = agent_lib.make_episode_queue(builder)(spec)
+  actor = builder.make_actor(networks, None, [queue.make_adder() for _ in range(BATCH)], 0)
+  environment_loop.BatchedEnvironmentLoop(environment, actor).run(num_episodes=BATCH)
+  sample = queue.pop_batch(BATCH)
   updates = 3 if quick else 10
-  learner = learning.TVTLearner(agent.networks, iter([sample] * (updates + 1)), builder.config)
+  learner = learning.TVTLearner(networks, iter([sample] * (updates + 1)), builder.config)
   before = _rss_mb()
   learner.step()  # Traces the update.
   start = time.time()
@@ -127,8 +126,8 @@ def measure_a2c(quick: bool, path: str) -> dict:
   from agents.core import local  # pylint: disable=g-import-not-at-top
   from agents.tvt import agent as agent_lib  # pylint: disable=g-import-not-at-top
   _, environment, spec, builder = _tvt_parts()
-  if path == 'episode_buffer':
-    agent = agent_lib.TVT(spec, builder=builder)
+  if path == 'episode_queue':
+    agent = agent_lib.TVT(spec, builder=builder)  # SingleProcessAgent with its EpisodeQueue.
   else:
     agent = local.SingleProcessAgent(builder, spec, BATCH)
   loop = environment_loop.BatchedEnvironmentLoop(environment, agent)
@@ -137,7 +136,7 @@ def measure_a2c(quick: bool, path: str) -> dict:
   start = time.time()
   loop.run(num_episodes=iterations * BATCH)
   elapsed = time.time() - start
-  name = 'EpisodeBuffer' if path == 'episode_buffer' else 'core SingleProcessAgent (Reverb)'
+  name = 'EpisodeQueue' if path == 'episode_queue' else 'Reverb'
   return {f'batched A2C via {name} episodes/s': iterations * BATCH / elapsed,
           f'batched A2C via {name} env steps/s': iterations * BATCH * EPISODE_STEPS / elapsed}
 
@@ -213,15 +212,15 @@ def main(argv):
   print(f'TVT throughput on key_to_door ({os.cpu_count()} cores, load average '
         f'{os.getloadavg()[0]:.1f} at the start)', flush=True)
   for name, onednn in [('environments', True), ('actor', True), ('learner', True),
-                       ('learner', False), ('a2c_episode_buffer', True), ('a2c_reverb', True)]:
+                       ('learner', False), ('a2c_episode_queue', True), ('a2c_reverb', True)]:
     figures.update(_run_measurement(name, onednn))
   for count in FLAGS.actor_counts:
     figures.update(_run_measurement(f'distributed_{int(count)}'))
-  a2c = figures.get('batched A2C via EpisodeBuffer episodes/s')
-  reverb_path = figures.get('batched A2C via core SingleProcessAgent (Reverb) episodes/s')
+  a2c = figures.get('batched A2C via EpisodeQueue episodes/s')
+  reverb_path = figures.get('batched A2C via Reverb episodes/s')
   on, off = figures.get('learner updates/s'), figures.get('learner updates/s [oneDNN off]')
   if a2c and reverb_path:
-    print(f'EpisodeBuffer / Reverb single-process speed: {a2c / reverb_path:.2f}x', flush=True)
+    print(f'EpisodeQueue / Reverb single-process speed: {a2c / reverb_path:.2f}x', flush=True)
   if on and off:
     print(f'learner with / without oneDNN: {on / off:.2f}x', flush=True)
   if a2c:

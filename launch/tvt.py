@@ -178,9 +178,13 @@ def main(argv):
       launching.launch(program, FLAGS.launch_type, run_dir, loopback_only=FLAGS.loopback_only,
                        extra_env={'TF_ENABLE_ONEDNN_OPTS': os.environ['TF_ENABLE_ONEDNN_OPTS']})
     else:
+      # The core's single-process loop; a signal there ends it after the current step, with a
+      # final checkpoint, and is reported as an interruption below.
       result = agent_lib.train(factory, config, FLAGS.num_episodes, FLAGS.seed, run_dir,
                                FLAGS.logging_frequency, summaries.ConsoleLogger('tvt'),
                                FLAGS.checkpoint_minutes)
+      if result.interrupted:
+        raise KeyboardInterrupt
       print(f'done: {result.learner_steps} iterations, {result.episodes} episodes, '
             f'{result.env_steps} environment steps', flush=True)
   except (launching.NodeFailedError, FloatingPointError) as error:

@@ -1,4 +1,10 @@
-"""The RMA agent (spec sections 2 and 4): sizes, causality, the data path and the learner."""
+"""The RMA agent (spec sections 2 and 4): sizes, causality, the data path, the learner, and
+single-process training through the core (reproducible, resumable)."""
+
+import os
+import shutil
+import signal
+import time
 
 import numpy as np
 import pytest
@@ -10,11 +16,14 @@ from acme import specs
 import environments
 from agents.core import distributed
 from agents.core import environment_loop
+from agents.core import local
+from agents.tvt import agent as agent_lib
 from agents.tvt import builder as builder_lib
 from agents.tvt import config as config_lib
 from agents.tvt import episodes
 from agents.tvt import learning
 from agents.tvt import networks
+from agents.tvt import summaries
 
 
 @pytest.mark.parametrize('kwargs,image_shape,count', [
@@ -65,9 +74,28 @@ def test_gradient_at_logits_and_value_is_clipped_to_10():
   np.testing.assert_array_equal(tape.gradient(loss, x).numpy(), [10.0, -0.5])
 
 
+class _BothAdders:
+  """Hands every write to both adders (Reverb's and the in-process queue's)."""
+
+  def __init__(self, *adders):
+    self._adders = adders
+
+  def add_first(self, timestep):
+    for adder in self._adders:
+      adder.add_first(timestep)
+
+  def add(self, action, next_timestep, extras=()):
+    for adder in self._adders:
+      adder.add(action, next_timestep, extras)
+
+  def reset(self):
+    for adder in self._adders:
+      adder.reset()
+
+
 @pytest.fixture(scope='module')
 def episodes_both_ways():
-  """Two key_to_door episodes, written by Reverb's EpisodeAdder and by the EpisodeBuffer."""
+  """Two key_to_door episodes, written by Reverb's EpisodeAdder and by the EpisodeQueue."""
   tf.random.set_seed(1)
   config = config_lib.TVTConfig(batch_size=2)
   builder = builder_lib.TVTBuilder(config)
@@ -77,16 +105,18 @@ def episodes_both_ways():
   server = reverb.Server(builder.make_replay_tables(spec), port=None)
   client = reverb.Client(f'localhost:{server.port}')
   network = builder.make_networks(spec)
-  actor = builder.make_actor(network, None, [builder.make_adder(client) for _ in range(2)], 0)
-  buffer = episodes.EpisodeBuffer(spec, builder.extras_spec(spec), 2, 121)
-  loop = environment_loop.BatchedEnvironmentLoop(environment,
-                                                 episodes.EpisodeRecorder(actor, buffer),
+  queue = episodes.EpisodeQueue(spec, builder.extras_spec(spec), 121)
+  ordered = local._OrderedAdder  # pylint: disable=protected-access
+  adders = [_BothAdders(ordered(builder.make_adder(client)), queue.make_adder())
+            for _ in range(2)]
+  actor = builder.make_actor(network, None, adders, 0)
+  loop = environment_loop.BatchedEnvironmentLoop(environment, actor,
                                                  observer_factory=builder.make_observers)
   result = loop.run(num_episodes=2)
   from_reverb = next(builder.make_dataset_iterator(client)).data
   server.stop()
   return dict(network=network, config=config, reverb=from_reverb,
-              buffer=buffer.pop_batch(2).data, loop_result=result)
+              queue=queue.pop_batch(2).data, loop_result=result)
 
 
 def test_episodes_arrive_whole_with_what_tvt_needs(episodes_both_ways):
@@ -102,8 +132,8 @@ def test_episodes_arrive_whole_with_what_tvt_needs(episodes_both_ways):
   assert data.extras['value'].shape == (2, 121) and data.extras['logits'].shape == (2, 121, 4)
 
 
-def test_episode_buffer_items_equal_the_reverb_episode_adder_items(episodes_both_ways):
-  a, b = episodes_both_ways['reverb'], episodes_both_ways['buffer']
+def test_episode_queue_items_equal_the_reverb_episode_adder_items(episodes_both_ways):
+  a, b = episodes_both_ways['reverb'], episodes_both_ways['queue']
   tree.map_structure(np.testing.assert_array_equal, a, b)
 
 
@@ -192,3 +222,64 @@ def test_variants_without_memory_or_reconstruction_train(episodes_both_ways, kwa
     assert recorded[0][term] == 0.0, term
   assert np.isfinite(recorded[0]['total_loss'])
   assert any((a != b).any() for a, b in zip(before, _weights(network)))
+
+
+# Seven-step episodes (2 + 3 + 2 frames) keep the single-process runs below short.
+_TINY_FRAMES = {'explore': 2, 'distractor': 3, 'reward': 2}
+
+
+def _train_tiny(seed, max_learner_steps, run_dir=None, in_process_queue=True):
+  """Batched A2C on two seven-step key_to_door environments through the core's local path."""
+  config = config_lib.TVTConfig(batch_size=2, episode_length=7, last_phase_steps=2)
+  factory = environments.make_factory('key_to_door', max_frames_per_phase=_TINY_FRAMES)
+  builder = builder_lib.TVTBuilder(config, run_dir)
+  return local.run(builder, factory,
+                   local.LocalConfig(run_dir=run_dir, num_envs=2, seed=seed,
+                                     max_learner_steps=max_learner_steps),
+                   make_queue=agent_lib.make_episode_queue(builder) if in_process_queue else None)
+
+
+def test_single_process_runs_are_reproducible_with_either_queue():
+  """Same seed, same weights, whether episodes go through the in-process queue or Reverb."""
+  first = _train_tiny(0, 2)
+  assert first.learner_steps == 2 and first.counts['actor_steps'] == 2 * 2 * 7
+  assert not first.interrupted
+  for run in (_train_tiny(0, 2), _train_tiny(0, 2, in_process_queue=False)):
+    for a, b in zip(_weights(first.agent.networks), _weights(run.agent.networks)):
+      np.testing.assert_array_equal(a, b)
+  other = _train_tiny(1, 2)
+  assert any((a != b).any() for a, b in zip(_weights(first.agent.networks),
+                                            _weights(other.agent.networks)))
+
+
+def test_single_process_run_resumes_from_its_checkpoints(tmp_path):
+  run_dir = str(tmp_path)
+  first = _train_tiny(0, 1, run_dir)
+  assert os.listdir(tmp_path / 'checkpoints') and first.learner_steps == 1
+  weights = _weights(first.agent.networks)
+  done = _train_tiny(0, 1, run_dir)  # Its budget is reached: it only restores.
+  assert done.learner_steps == 1 and done.counts['actor_steps'] == 2 * 7
+  for a, b in zip(weights, _weights(done.agent.networks)):
+    np.testing.assert_array_equal(a, b)
+  resumed = _train_tiny(0, 3, run_dir)
+  assert resumed.learner_steps == 3 and resumed.counts['actor_steps'] == 3 * 2 * 7
+  records = summaries.read_json_lines(str(tmp_path / summaries.PROGRESS_FILE))
+  assert [r['learner_steps'] for r in records] == [1, 2, 3]
+  assert [r['episodes'] for r in records] == [2, 4, 6]
+  # A run directory from before the counter was checkpointed (learner only) resumes too.
+  shutil.rmtree(tmp_path / 'checkpoints' / 'counter')
+  older = _train_tiny(0, 4, run_dir)
+  assert older.learner_steps == 4 and older.counts['actor_steps'] == 2 * 7
+
+
+def test_a_signal_asks_the_single_process_run_to_stop_and_a_later_one_interrupts():
+  previous = signal.getsignal(signal.SIGINT)
+  with local._StopOnSignals(repeat_s=0.5) as stop:  # pylint: disable=protected-access
+    assert not stop.requested
+    os.kill(os.getpid(), signal.SIGINT)
+    assert stop.requested
+    os.kill(os.getpid(), signal.SIGTERM)  # A copy of the first: ignored.
+    time.sleep(0.6)
+    with pytest.raises(KeyboardInterrupt):
+      os.kill(os.getpid(), signal.SIGINT)
+  assert signal.getsignal(signal.SIGINT) is previous

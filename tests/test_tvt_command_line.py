@@ -1,7 +1,12 @@
-"""Bad input to the TVT commands: one line naming the problem, exit status 2, nothing created."""
+"""The TVT commands: bad input (one line naming the problem, exit status 2, nothing created);
+an interrupted single-process run resumes from its checkpoint."""
 
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -48,3 +53,40 @@ def test_training_refuses_a_directory_holding_another_run(tmp_path):
 def test_learning_curve_rejects_a_budget_below_one_batch(tmp_path):
   result = _run('launch.tvt_learning_curve', f'--logdir={tmp_path}', '--episodes=8')
   _assert_usage_error(result, '--episodes must be at least 16')
+
+
+def _learner_steps(progress):
+  return [int(json.loads(line)['learner_steps']) for line in progress.read_text().splitlines()]
+
+
+def test_interrupted_training_resumes_from_its_checkpoint(tmp_path):
+  """SIGINT ends a single-process run after its current step with a final checkpoint (exit
+  130); the same command resumes from that learner step rather than from the start."""
+  run = tmp_path / 'run'
+  args = [f'--logdir={run}', '--batch_size=2', '--checkpoint_minutes=60']  # No periodic save.
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
+  process = subprocess.Popen([sys.executable, '-m', 'launch.tvt', *args], cwd=commands.ROOT,
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+  progress = run / 'progress.jsonl'
+  try:
+    deadline = time.time() + 240
+    while not (progress.exists() and progress.read_text().strip()):  # One learner step done.
+      assert process.poll() is None and time.time() < deadline, process.communicate()
+      time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+  finally:
+    if process.poll() is None:
+      process.kill()
+      process.communicate()
+  assert process.returncode == 130, stderr[-2000:]
+  assert f'interrupted; checkpoint saved in {run}' in stderr
+  steps = _learner_steps(progress)
+  assert steps == list(range(1, len(steps) + 1))
+  budget = steps[-1] + 1
+  result = _run('launch.tvt', *args, f'--num_episodes={budget}', timeout=300)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert '(resuming)' in result.stdout
+  assert f'done: {budget} iterations, {2 * budget} episodes' in result.stdout
+  steps = _learner_steps(progress)
+  assert steps == list(range(1, budget + 1))

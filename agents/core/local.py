@@ -1,15 +1,32 @@
-"""The same builder in one process: an in-process Reverb server, one learner, one batched actor."""
+"""The same builder in one process: an in-process Reverb server, one learner, one batched actor.
 
-from typing import Optional
+`SingleProcessAgent` is the agent; `run` is the one single-process training loop every family
+uses: it checkpoints like the distributed program (same run-directory layout, so a run directory
+resumes the same way in either mode), stops at a budget, and stops cleanly on SIGINT/SIGTERM.
+A family whose Reverb writes cost much in one process may pass an `InProcessQueue` instead.
+"""
 
+import collections.abc
+import dataclasses
+import signal
+import threading
+import time
+from typing import Callable, Dict, Iterator, Optional, Protocol
+
+import acme
+from acme import adders as acme_adders
 from acme import specs
 from acme.utils import counting
 from acme.utils import loggers
+import dm_env
 import reverb
 import tensorflow as tf
 
 from agents.core import acting
 from agents.core import builders
+from agents.core import distributed
+from agents.core import environment_loop
+from agents.core import runners
 
 
 class _OrderedAdder:
@@ -34,33 +51,101 @@ class _OrderedAdder:
     self._adder.reset()
 
 
+class InProcessQueue(Protocol):
+  """A FIFO of whole items in this process, in place of the Reverb queue (an option).
+
+  It must hold the items the builder's Reverb adders would write, in the same layout, so that
+  the learner reads the same batches either way; each item is read once.
+  """
+
+  def make_adder(self) -> acme_adders.Adder:
+    """An adder for one environment stream."""
+
+  def batches(self, batch_size: int) -> Iterator[reverb.ReplaySample]:
+    """The learner's dataset: the oldest `batch_size` unread items, stacked on axis 0."""
+
+  @property
+  def num_ready(self) -> int:
+    """Items written and not yet read."""
+
+
+def restored_learner_steps(learner: acme.Learner) -> int:
+  """The learner's own step count (`state['num_steps']`, restored with it); 0 if it has none."""
+  state = getattr(learner, 'state', None)
+  if isinstance(state, collections.abc.Mapping) and 'num_steps' in state:
+    return int(state['num_steps'].numpy())
+  return 0
+
+
 class SingleProcessAgent(acting.BatchedActor):
-  """A batched actor that owns its learner, for debugging, tests and small runs.
+  """A batched actor that owns its learner, for debugging, tests and single-process runs.
 
   Actor and learner share one set of networks, so there are no weights to copy. After every
   batch step, `update` runs as many learner steps as the data written so far allows
-  (`builder.learner_steps_ready`; with a queue, every transition is learned from once). With the same seed two
-  runs are identical: the seed sets TensorFlow's global seed before the networks are built,
-  and writes reach the table in a fixed order.
+  (`builder.learner_steps_ready`; with a queue table, every item is learned from once). With the
+  same seed two runs are identical: the seed sets TensorFlow's global seed before the networks
+  are built, and writes reach the table in a fixed order.
+
+  With `run_dir`, the learner is checkpointed into `<run_dir>/checkpoints/learner` and `counter`
+  (if given) into `<run_dir>/checkpoints/counter`, as the distributed program's learner and
+  counter nodes do; both are restored here, so the same call resumes a run. Saves happen at most
+  every `checkpoint_period_minutes` after learner steps, and on `save(force=True)`.
+
+  With `queue`, items go through it instead of a Reverb server, and the learner steps once per
+  `builder.batch_size` unread items (a queue builder's schedule; tables are not made).
   """
 
   def __init__(self, builder: builders.ActorLearnerBuilder,
                environment_spec: specs.EnvironmentSpec, num_envs: int, seed: int = 0,
                counter: Optional[counting.Counter] = None,
-               logger: Optional[loggers.Logger] = None):
+               logger: Optional[loggers.Logger] = None, run_dir: Optional[str] = None,
+               checkpoint_period_minutes: float = 5.0,
+               queue: Optional[InProcessQueue] = None):
     tf.random.set_seed(seed)  # The networks' initial weights depend on the seed alone.
-    tables = builder.make_replay_tables(environment_spec)
-    self._tables = {table.name: table for table in tables}
-    self._server = reverb.Server(tables, port=None)
-    client = reverb.Client(f'localhost:{self._server.port}')
+    self._queue = queue
+    self._server = None
+    if queue is None:
+      tables = builder.make_replay_tables(environment_spec)
+      self._tables = {table.name: table for table in tables}
+      self._server = reverb.Server(tables, port=None)
+      client = reverb.Client(f'localhost:{self._server.port}')
+      dataset = builder.make_dataset_iterator(client)
+      adders = [_OrderedAdder(builder.make_adder(client)) for _ in range(num_envs)]
+    else:
+      dataset = queue.batches(builder.batch_size)
+      adders = [queue.make_adder() for _ in range(num_envs)]
     self._builder = builder
     self.networks = builder.make_networks(environment_spec)
-    learner_counter = counting.Counter(counter, prefix='learner') if counter else None
-    self.learner = builder.make_learner(self.networks, builder.make_dataset_iterator(client),
-                                        learner_counter, logger)
-    self._learner_steps = 0
-    adders = [_OrderedAdder(builder.make_adder(client)) for _ in range(num_envs)]
+    # Pushed at once, so that a checkpoint of `counter` holds every learner step taken.
+    learner_counter = (counting.Counter(counter, prefix='learner', time_delta=0.0)
+                       if counter else None)
+    self.learner = builder.make_learner(self.networks, dataset, learner_counter, logger)
+    self._learner_steps = 0  # Taken in this process (the table's inserts are this process's).
+    self._checkpointers = []
+    if run_dir:
+      self._checkpointers.append(runners.make_checkpointer(
+          {'learner': self.learner.state}, run_dir, 'learner', checkpoint_period_minutes))
+      if counter is not None:
+        self._checkpointers.append(runners.make_checkpointer(
+            {'counter': counter}, run_dir, 'counter', checkpoint_period_minutes))
+      # A learner serving a cached copy of its variables must refresh it after the restore.
+      refresh = getattr(self.learner, 'refresh_served_variables', None)
+      if refresh is not None:
+        refresh()
+      # A fresh run saves its initial weights at once (as the distributed learner does). A
+      # resumed run must not save before its first step: optimizer slots are created (and
+      # restored from the checkpoint) at the first update, and a save would delete that
+      # checkpoint first.
+      if tf.train.latest_checkpoint(self._checkpointers[0].directory) is None:
+        for checkpointer in self._checkpointers:
+          checkpointer.save(force=True)
+    self._learner_steps_at_start = restored_learner_steps(self.learner)
     self._actor = builder.make_actor(self.networks, None, adders, seed)
+
+  @property
+  def learner_steps(self) -> int:
+    """The learner's steps, those of the runs this one resumes included."""
+    return self._learner_steps_at_start + self._learner_steps
 
   def select_actions(self, observations):
     return self._actor.select_actions(observations)
@@ -73,10 +158,134 @@ class SingleProcessAgent(acting.BatchedActor):
 
   def update(self, wait: bool = False):
     del wait
-    for _ in range(self._builder.learner_steps_ready(
-        {name: table.info for name, table in self._tables.items()}, self._learner_steps)):
+    if self._queue is not None:
+      steps = self._queue.num_ready // self._builder.batch_size
+    else:
+      steps = self._builder.learner_steps_ready(
+          {name: table.info for name, table in self._tables.items()}, self._learner_steps)
+    for _ in range(steps):
       self.learner.step()
       self._learner_steps += 1
+    if steps > 0:
+      self.save()
+
+  def save(self, force: bool = False):
+    """Checkpoints the learner (and counter) if the period has passed, or now if `force`.
+
+    Without a learner step in this process there is nothing new to save, and a resumed run
+    must not save before its first step (see `__init__`), so a forced save then does nothing.
+    """
+    if not self._learner_steps:
+      return
+    for checkpointer in self._checkpointers:
+      checkpointer.save(force=force)
 
   def close(self):
-    self._server.stop()
+    if self._server is not None:
+      self._server.stop()
+
+
+@dataclasses.dataclass
+class LocalConfig:
+  """How long to run and where to write (the single-process counterpart of DistributedConfig)."""
+  run_dir: Optional[str] = None  # None: no checkpoints (the run cannot be resumed).
+  num_envs: int = 16  # Environments stepped with one batched network call.
+  seed: int = 0
+  max_learner_steps: Optional[int] = None  # Stop once the learner has taken this many steps.
+  max_actor_steps: Optional[int] = None  # Stop once this many environment steps were taken.
+  checkpoint_period_minutes: float = 5.0
+  log_period_s: float = 10.0  # Between the actor logger's writes.
+
+
+@dataclasses.dataclass
+class RunResult:
+  """What `run` did: the counts (checkpointed ones included), and whether a signal ended it."""
+  agent: SingleProcessAgent
+  counts: Dict[str, float]
+  interrupted: bool
+
+  @property
+  def learner_steps(self) -> int:
+    return self.agent.learner_steps
+
+
+class _StopOnSignals:
+  """While entered, SIGINT and SIGTERM ask the run to stop after the current step.
+
+  A second signal, `repeat_s` or more after the first, raises KeyboardInterrupt at once (the run
+  still saves on its way out); closer ones are taken for copies of the first (a Ctrl-C reaches a
+  whole process group, and a parent may forward it too). Outside the main thread, where Python
+  cannot install handlers, signals are left alone.
+  """
+
+  def __init__(self, repeat_s: float = 2.0):
+    self.requested = False
+    self._repeat_s = repeat_s
+    self._first_time = None
+    self._previous = {}
+
+  def _handle(self, signum, frame):
+    del signum, frame
+    if not self.requested:
+      self.requested = True
+      self._first_time = time.monotonic()
+    elif time.monotonic() - self._first_time >= self._repeat_s:
+      raise KeyboardInterrupt
+
+  def __enter__(self):
+    if threading.current_thread() is threading.main_thread():
+      for signum in (signal.SIGINT, signal.SIGTERM):
+        self._previous[signum] = signal.signal(signum, self._handle)
+    return self
+
+  def __exit__(self, *exc_info):
+    for signum, handler in self._previous.items():
+      signal.signal(signum, handler)
+
+
+def run(builder: builders.ActorLearnerBuilder,
+        environment_factory: Callable[[int], dm_env.Environment], config: LocalConfig,
+        logger: Optional[loggers.Logger] = None,
+        actor_logger: Optional[loggers.Logger] = None,
+        make_queue: Optional[Callable[[specs.EnvironmentSpec], InProcessQueue]] = None
+        ) -> RunResult:
+  """Trains `builder`'s agent in this process until a budget is reached or a signal arrives.
+
+  The learner and a central counter are restored from `config.run_dir` (if it has
+  checkpoints), checkpointed every `checkpoint_period_minutes` and once more at the end,
+  whatever ends the run. `logger` gets the learner's metrics, `actor_logger` the episode
+  averages every `log_period_s`. A resumed run continues with fresh episodes rather than
+  replaying the first ones: the environments are seeded with the learner's step count.
+  `make_queue(spec)`, if given, makes the `InProcessQueue` used instead of Reverb.
+  """
+  probe = environment_factory(config.seed)
+  spec = specs.make_environment_spec(probe)
+  probe.close()
+  counter = counting.Counter()
+  agent = SingleProcessAgent(builder, spec, config.num_envs, config.seed, counter, logger,
+                             config.run_dir, config.checkpoint_period_minutes,
+                             make_queue(spec) if make_queue else None)
+  environment = distributed.make_batched_environment(
+      environment_factory, config.num_envs, config.seed, agent.learner_steps)
+  stop = _StopOnSignals()
+
+  def budget_reached(counts) -> bool:
+    return ((config.max_learner_steps is not None and
+             agent.learner_steps >= config.max_learner_steps) or
+            (config.max_actor_steps is not None and
+             counts.get('actor_steps', 0) >= config.max_actor_steps))
+
+  loop = environment_loop.BatchedEnvironmentLoop(
+      environment, agent, counting.Counter(counter, prefix='actor', time_delta=0.0),
+      actor_logger, observer_factory=builder.make_observers, log_period_s=config.log_period_s,
+      should_stop=lambda counts: stop.requested or budget_reached(counts))
+  with stop:
+    try:
+      if not budget_reached(counter.get_counts()):
+        loop.run()
+    finally:
+      agent.save(force=True)
+      agent.close()
+      for env in environment.environments:
+        env.close()
+  return RunResult(agent, counter.get_counts(), stop.requested)

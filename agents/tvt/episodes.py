@@ -1,14 +1,16 @@
-"""Whole episodes of B environments collected in process, laid out as Acme's EpisodeAdder items.
+"""An in-process queue of whole episodes, laid out as Acme's EpisodeAdder items.
 
-The single-process batched A2C hands its episodes straight to the learner: going through an
-in-process Reverb server costs a quarter of its time (see benchmarks/tvt_throughput.py), and
-nothing is gained when actor and learner share one process and one set of weights. The
-episodes look exactly like the items the distributed actors write with
-`acme.adders.reverb.EpisodeAdder` (padding_fn zeros), so one learner serves both modes.
+The single-process batched A2C can use it instead of the in-process Reverb server (an option of
+`agents.core.local`): appending every step through Reverb's adders costs about a sixth of the
+run's CPU time (Reverb used 1.16-1.20x the CPU time per episode in interleaved runs of both;
+benchmarks/tvt_throughput.py compares them), and nothing is gained when actor and learner
+share one process and one set of weights. The items look exactly like those the distributed
+actors write with `acme.adders.reverb.EpisodeAdder` (padding_fn zeros), so one learner serves
+both modes.
 """
 
 import collections
-from typing import Iterator, List, Optional
+from typing import Iterator, List
 
 from acme import specs
 from acme.adders.reverb import base as adders_base
@@ -17,80 +19,79 @@ import numpy as np
 import reverb
 import tree
 
-from agents.core import acting
+
+def _zeros(spec, length: int):
+  return tree.map_structure(lambda s: np.zeros((length,) + tuple(s.shape), s.dtype), spec)
 
 
-def _zeros(spec, batch_size: int, length: int):
-  return tree.map_structure(
-      lambda s: np.zeros((batch_size, length) + tuple(s.shape), s.dtype), spec)
-
-
-class EpisodeBuffer:
-  """Records B environments step by step; each finished episode becomes one item.
+class _EpisodeWriter:
+  """The adder of one environment: fills one episode's arrays, queues them when it ends.
 
   Item layout (rows t = 0..max_length-1): observation o_t, action a_t, reward and discount of
   the transition after a_t, start_of_episode (t == 0), extras_t; the row after the last
   transition holds the final observation and zeros, and rows after it are zeros.
   """
 
-  def __init__(self, environment_spec: specs.EnvironmentSpec, extras_spec, batch_size: int,
-               max_length: int):
-    self._spec = environment_spec
-    self._extras_spec = extras_spec
-    self._batch_size = batch_size
-    self._max_length = max_length
-    self._rows = np.arange(batch_size)
-    self._lengths = np.zeros(batch_size, np.int64)
-    self._current = None
+  def __init__(self, queue: 'EpisodeQueue'):
+    self._queue = queue
+    self._episode = None
+    self._length = 0
+
+  def add_first(self, timestep: dm_env.TimeStep):
+    spec, length = self._queue.environment_spec, self._queue.max_length
+    self._episode = adders_base.Step(
+        observation=_zeros(spec.observations, length), action=_zeros(spec.actions, length),
+        reward=_zeros(spec.rewards, length), discount=_zeros(spec.discounts, length),
+        start_of_episode=np.zeros(length, bool),
+        extras=_zeros(self._queue.extras_spec, length))
+    self._episode.start_of_episode[0] = True
+    tree.map_structure(lambda x, o: x.__setitem__(0, o), self._episode.observation,
+                       timestep.observation)
+    self._length = 0
+
+  def add(self, action, next_timestep: dm_env.TimeStep, extras=()):
+    t = self._length
+    if t + 1 >= self._queue.max_length:
+      raise ValueError(f'an episode is longer than {self._queue.max_length - 1} steps')
+    episode = self._episode
+    episode.action[t] = action
+    episode.reward[t] = next_timestep.reward
+    episode.discount[t] = next_timestep.discount
+    tree.map_structure(lambda x, e: x.__setitem__(t, e), episode.extras, extras)
+    tree.map_structure(lambda x, o: x.__setitem__(t + 1, o), episode.observation,
+                       next_timestep.observation)
+    self._length += 1
+    if next_timestep.last():
+      self._queue.put(episode)
+      self._episode = None
+
+  def reset(self):
+    self._episode = None
+
+
+class EpisodeQueue:
+  """Whole episodes from B environments' adders, handed to the learner in the order they end.
+
+  `make_adder` gives one adder per environment (`acme.adders.Adder`'s interface); `batches`
+  is the learner's dataset: ReplaySamples of `batch_size` episodes stacked on axis 0, as the
+  Reverb dataset gives them. Each episode is read once, as from a Reverb queue.
+  """
+
+  def __init__(self, environment_spec: specs.EnvironmentSpec, extras_spec, max_length: int):
+    self.environment_spec = environment_spec
+    self.extras_spec = extras_spec
+    self.max_length = max_length
     self._finished = collections.deque()
 
-  def _new_episodes(self):
-    spec = self._spec
-    return adders_base.Step(
-        observation=_zeros(spec.observations, self._batch_size, self._max_length),
-        action=_zeros(spec.actions, self._batch_size, self._max_length),
-        reward=_zeros(spec.rewards, self._batch_size, self._max_length),
-        discount=_zeros(spec.discounts, self._batch_size, self._max_length),
-        start_of_episode=np.zeros((self._batch_size, self._max_length), bool),
-        extras=_zeros(self._extras_spec, self._batch_size, self._max_length))
+  def make_adder(self) -> _EpisodeWriter:
+    return _EpisodeWriter(self)
 
-  def add_first(self, timesteps: dm_env.TimeStep):
-    """Starts an episode in every environment (after `BatchedEnvironment.reset`)."""
-    self._current = self._new_episodes()
-    self._start(np.ones(self._batch_size, bool), timesteps)
-
-  def _start(self, rows: np.ndarray, timesteps: dm_env.TimeStep):
-    self._lengths[rows] = 0
-    for field in self._current:
-      tree.map_structure(lambda x: x.__setitem__(rows, 0), field)
-    self._current.start_of_episode[rows, 0] = True
-    tree.map_structure(lambda x, o: x.__setitem__((rows, 0), o[rows]),
-                       self._current.observation, timesteps.observation)
-
-  def add(self, actions: np.ndarray, timesteps: dm_env.TimeStep, extras):
-    """Records the step of every environment; FIRST rows start new episodes (their action,
-    taken on a finished episode, is ignored as `BatchedEnvironment` ignores it)."""
-    first = np.asarray(timesteps.step_type == dm_env.StepType.FIRST)
-    going = ~first
-    rows, steps = self._rows[going], self._lengths[going]
-    if (steps + 1 >= self._max_length).any():
-      raise ValueError(f'an episode is longer than {self._max_length - 1} steps')
-    episode = self._current
-    episode.action[rows, steps] = np.asarray(actions)[going]
-    episode.reward[rows, steps] = np.asarray(timesteps.reward)[going]
-    episode.discount[rows, steps] = np.asarray(timesteps.discount)[going]
-    tree.map_structure(lambda x, e: x.__setitem__((rows, steps), np.asarray(e)[going]),
-                       episode.extras, extras)
-    tree.map_structure(lambda x, o: x.__setitem__((rows, steps + 1), o[going]),
-                       episode.observation, timesteps.observation)
-    self._lengths[going] += 1
-    for row in self._rows[going & np.asarray(timesteps.step_type == dm_env.StepType.LAST)]:
-      self._finished.append(tree.map_structure(lambda x: x[row].copy(), episode))
-    if first.any():
-      self._start(first, timesteps)
+  def put(self, episode: adders_base.Step):
+    self._finished.append(episode)
 
   @property
-  def num_finished(self) -> int:
+  def num_ready(self) -> int:
+    """Finished episodes not yet read."""
     return len(self._finished)
 
   def pop_batch(self, batch_size: int) -> reverb.ReplaySample:
@@ -104,25 +105,3 @@ class EpisodeBuffer:
   def batches(self, batch_size: int) -> Iterator[reverb.ReplaySample]:
     while True:
       yield self.pop_batch(batch_size)
-
-
-class EpisodeRecorder(acting.BatchedActor):
-  """A batched actor (a `TVTActor`) that also records its episodes into `buffer`."""
-
-  def __init__(self, actor, buffer: Optional[EpisodeBuffer] = None):
-    self.actor = actor
-    self.buffer = buffer
-
-  def select_actions(self, observations) -> np.ndarray:
-    return self.actor.select_actions(observations)
-
-  def observe_first(self, timesteps: dm_env.TimeStep):
-    self.actor.observe_first(timesteps)
-    self.buffer.add_first(timesteps)
-
-  def observe(self, actions: np.ndarray, next_timesteps: dm_env.TimeStep):
-    self.buffer.add(actions, next_timesteps, self.actor.step_extras)
-    self.actor.observe(actions, next_timesteps)
-
-  def update(self, wait: bool = False):
-    self.actor.update(wait)
