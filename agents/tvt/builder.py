@@ -62,17 +62,6 @@ class TVTBuilder(builders.ActorLearnerBuilder):
     return networks_lib.make_network(self._config, environment_spec.observations.shape,
                                      environment_spec.actions.num_values)
 
-  def extras_spec(self, environment_spec: specs.EnvironmentSpec):
-    c = self._config
-    reads = (c.memory_num_reads, c.memory_top_k)
-    return {
-        'logits': specs.Array((environment_spec.actions.num_values,), np.float32),
-        'value': specs.Array((), np.float32),
-        'read_weights': specs.Array(reads, np.float32),
-        'read_indices': specs.Array(reads, np.int32),
-        'read_strengths': specs.Array((c.memory_num_reads,), np.float32),
-    }
-
   def make_replay_tables(self, environment_spec: specs.EnvironmentSpec) -> List[reverb.Table]:
     signature = reverb_adders.EpisodeAdder.signature(
         environment_spec, self.extras_spec(environment_spec),
