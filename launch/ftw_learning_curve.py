@@ -21,22 +21,6 @@ from launch import ftw_common
 
 ftw_common.define_flags(logdir='runs/ftw_learning_curve', num_steps=1_500_000, max_minutes=0.0)
 FLAGS = ftw_common.FLAGS
-BARS = {'random': 0.9, 'rusher': 0.5}  # At least 90% against random, above 50% against rusher.
-
-
-def _clears(rate: float, bot: str) -> bool:
-  return rate >= BARS[bot] if bot == 'random' else rate > BARS[bot]
-
-
-def first_crossings(reports):
-  """{bot: environment steps of the first evaluation where some member cleared the bar}."""
-  crossings = {}
-  for report in reports:
-    for bot in BARS:
-      rates = [r[bot]['win'] for r in report['members'].values() if bot in r]
-      if bot not in crossings and rates and _clears(max(rates), bot):
-        crossings[bot] = report.get('total_steps')
-  return crossings
 
 
 def main(argv):
@@ -49,15 +33,16 @@ def main(argv):
     return
   from agents.ftw import evaluation  # pylint: disable=g-import-not-at-top
   reports = evaluation.read_jsonl(os.path.join(FLAGS.logdir, 'evaluation.jsonl'))
-  crossings = first_crossings(reports + [final])
-  for bot, bar in BARS.items():
+  crossings = evaluation.first_crossings(reports + [final])
+  for bot, bar in evaluation.LEARNING_BARS.items():
     best = max(r[bot]['win'] for r in final['members'].values()) if bot in next(
         iter(final['members'].values())) else float('nan')
     where = (f'first cleared at {crossings[bot]} environment steps' if bot in crossings
              else 'not cleared during training')
+    cleared = 'cleared' if evaluation.clears_bar(best, bot) else 'NOT cleared'
     print(f'win rate against {bot}: best member {best:.0%} in the final evaluation '
-          f'(bar {"at least" if bot == "random" else "above"} {bar:.0%}: '
-          f'{"cleared" if _clears(best, bot) else "NOT cleared"}); {where}', flush=True)
+          f'(bar {"at least" if bot == "random" else "above"} {bar:.0%}: {cleared}); {where}',
+          flush=True)
 
 
 if __name__ == '__main__':

@@ -305,3 +305,24 @@ class BotEvaluatorWorker(core_distributed.EvaluatorWorker):
     with open(self._path, 'a') as f:
       f.write(json.dumps(report) + '\n')
     return flat_metrics(report)
+
+
+# The bars of `launch.ftw_learning_curve`: at least 90% wins against random, above 50% against
+# the rusher.
+LEARNING_BARS = {'random': 0.9, 'rusher': 0.5}
+
+
+def clears_bar(rate: float, bot: str) -> bool:
+  """Whether a win rate against `bot` clears its learning bar."""
+  return rate >= LEARNING_BARS[bot] if bot == 'random' else rate > LEARNING_BARS[bot]
+
+
+def first_crossings(reports):
+  """{bot: environment steps of the first evaluation where some member cleared the bar}."""
+  crossings = {}
+  for report in reports:
+    for bot in LEARNING_BARS:
+      rates = [r[bot]['win'] for r in report['members'].values() if bot in r]
+      if bot not in crossings and rates and clears_bar(max(rates), bot):
+        crossings[bot] = report.get('total_steps')
+  return crossings

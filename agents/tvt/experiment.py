@@ -5,8 +5,11 @@ What `launch.tvt` builds from its flags; the run directory (its config, the resu
 """
 
 import dataclasses
+import json
 import os
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import numpy as np
 
 import environments
 from agents.tvt import config as config_lib
@@ -58,3 +61,57 @@ def plot_run(run_dir: str, title: str = '') -> Optional[str]:
   plotting.plot_learning_curves({os.path.basename(os.path.normpath(run_dir)): records},
                                 plot_path, title=title)
   return plot_path
+
+
+# The central claim on key_to_door (`launch.tvt_learning_curve`): two runs, with and without TVT.
+RUNS = {'TVT (gamma 0.92)': ('tvt', ['--do_tvt']),
+        'no TVT (gamma 0.92)': ('no_tvt', ['--nodo_tvt'])}
+BARS = {'TVT': 8.0, 'no TVT': 3.0}  # At least / at most, mean over the last 1000 episodes.
+WINDOW_EPISODES = 1000
+
+
+def _last_window_mean(records: List[Dict[str, float]], key: str) -> Optional[float]:
+  """Mean of `key` over the last WINDOW_EPISODES episodes (records are per batch means)."""
+  if not records:
+    return None
+  batch = records[0]['episodes'] if len(records) == 1 else (
+      records[-1]['episodes'] - records[-2]['episodes'])
+  count = max(1, int(round(WINDOW_EPISODES / max(batch, 1))))
+  return float(np.mean([r[key] for r in records[-count:]]))
+
+
+def claim_report(logdir: str) -> Dict:
+  """Plots the curves of both claim runs, prints and returns their figures."""
+  runs, summary = {}, {}
+  for label, (name, _) in RUNS.items():
+    path = os.path.join(logdir, name, summaries.PROGRESS_FILE)
+    records = summaries.read_json_lines(path) if os.path.exists(path) else []
+    runs[label] = records
+    summary[name] = {
+        'episodes': int(records[-1]['episodes']) if records else 0,
+        'env_steps': int(records[-1]['env_steps']) if records else 0,
+        'last_phase_reward_last_1000_episodes': _last_window_mean(records, 'last_phase_reward'),
+        'reward_last_1000_episodes': _last_window_mean(records, 'reward'),
+        'tvt_reward_last_1000_episodes': _last_window_mean(records, 'tvt_reward'),
+    }
+  tvt, no_tvt = (summary[name]['last_phase_reward_last_1000_episodes']
+                 for name, _ in RUNS.values())
+  summary['claim_holds'] = bool(tvt is not None and no_tvt is not None and
+                                tvt >= BARS['TVT'] and no_tvt <= BARS['no TVT'])
+  plot_path = os.path.join(logdir, 'key_to_door_tvt_vs_no_tvt.png')
+  plotting.plot_learning_curves(
+      runs, plot_path, smoothing_episodes=WINDOW_EPISODES,
+      title='key_to_door: RMA with and without TVT (gamma 0.92)',
+      bars={'TVT bar (>= 8)': BARS['TVT'], 'no-TVT bar (<= 3)': BARS['no TVT']})
+  with open(os.path.join(logdir, 'summary.json'), 'w') as f:
+    json.dump(summary, f, indent=2)
+  for label, (name, _) in RUNS.items():
+    s = summary[name]
+    value = s['last_phase_reward_last_1000_episodes']
+    print(f'{label:22s} {s["episodes"]:>9d} episodes {s["env_steps"]:>11d} env steps   '
+          f'last-phase reward (last 1000 episodes) '
+          f'{"n/a" if value is None else f"{value:.2f}"}', flush=True)
+  print(f'claim (TVT >= {BARS["TVT"]:g}, no TVT <= {BARS["no TVT"]:g}): '
+        f'{"holds" if summary["claim_holds"] else "not reached"}; plot: {plot_path}',
+        flush=True)
+  return summary
