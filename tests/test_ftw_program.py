@@ -11,6 +11,7 @@ per-member checkpoints, and that no process or non-loopback socket was left behi
 import glob
 import json
 import os
+import pickle
 import threading
 import time
 
@@ -94,6 +95,12 @@ def test_the_program_stops_at_its_budget_leaving_no_process(finished_run):
   assert state['total_steps'] >= 30 * EPISODE
   assert state['total_matches'] + state['other_matches'] == state['total_steps'] // EPISODE
   assert state['total_matches'] > 0 and state['other_matches'] > 0  # Members and bots played.
+  # The program's counter (the core's, as in every program) checkpointed the arenas' steps.
+  counter = tf.train.load_checkpoint(os.path.join(finished_run['run_dir'], 'checkpoints',
+                                                  'counter'))
+  counts = pickle.loads(counter.get_tensor('counter/.ATTRIBUTES/py_state'))['counts']
+  assert counts['actor_steps'] >= 30 * EPISODE, counts
+  assert counts['learner_0_steps'] > 0 and counts['learner_1_steps'] > 0, counts
   assert not finished_run['leftovers'], finished_run['leftovers']
   assert finished_run['elapsed'] < 400
 
