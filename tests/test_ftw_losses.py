@@ -1,4 +1,7 @@
-"""FTW's loss terms on hand-worked numbers: V-trace, KL, pixel control, reward prediction."""
+"""FTW's own loss terms on hand-worked numbers: KL, pixel control, reward prediction.
+
+Its summed V-trace terms are tested with the core's actor-critic loss in test_losses.py.
+"""
 
 import numpy as np
 import pytest
@@ -6,60 +9,6 @@ import tensorflow as tf
 import trfl
 
 from agents.ftw import losses
-
-
-def _log_softmax(logits):
-  logits = np.asarray(logits, np.float64)
-  return logits - np.log(np.exp(logits).sum(-1, keepdims=True))
-
-
-def test_on_policy_vtrace_targets_are_the_n_step_returns():
-  # T = 3 rows, B = 1: transitions 0 and 1, V_2 bootstraps. Behaviour = target policy.
-  logits = tf.constant([[[0.0, 1.0]], [[2.0, 0.0]], [[0.5, 0.5]]])
-  values = tf.constant([[0.5], [1.0], [2.0]])
-  actions = tf.constant([[1], [0], [0]])
-  rewards = tf.constant([[1.0], [-1.0], [0.0]])
-  discounts = tf.constant([[0.9], [0.9], [0.9]])
-  terms = losses.vtrace_losses(logits, values, logits, actions, rewards, discounts)
-  # G_1 = -1 + 0.9 * 2.0 = 0.8; G_0 = 1 + 0.9 * 0.8 = 1.72.
-  returns = np.array([1.72, 0.8])
-  assert float(terms.baseline) == pytest.approx(0.5 * np.sum((returns - [0.5, 1.0]) ** 2))
-  # Policy-gradient advantages: r_s + gamma v_{s+1} - V_s with v_1 = G_1, v_2 = V_2.
-  advantages = np.array([1 + 0.9 * 0.8 - 0.5, -1 + 0.9 * 2.0 - 1.0])
-  log_pi = np.array([_log_softmax([0, 1])[1], _log_softmax([2, 0])[0]])
-  assert float(terms.policy_gradient) == pytest.approx(-np.sum(log_pi * advantages), rel=1e-5)
-  probabilities = np.exp([_log_softmax([0, 1]), _log_softmax([2, 0])])
-  entropy = -np.sum(probabilities * np.log(probabilities))
-  assert float(terms.entropy) == pytest.approx(-entropy, rel=1e-5)
-
-
-def test_off_policy_vtrace_matches_trfl_and_the_formula_by_hand():
-  logits = np.array([[[1.0, 0.0]], [[0.0, 0.0]], [[0.0, 3.0]]], np.float32)
-  behaviour = np.array([[[0.0, 1.0]], [[1.0, 0.0]], [[0.0, 0.0]]], np.float32)
-  values = np.array([[0.2], [0.4], [1.5]], np.float32)
-  actions = np.array([[0], [1], [0]])
-  rewards = np.array([[0.5], [2.0], [0.0]], np.float32)
-  discounts = np.array([[0.99], [0.5], [0.99]], np.float32)
-  terms = losses.vtrace_losses(tf.constant(logits), tf.constant(values), tf.constant(behaviour),
-                               tf.constant(actions), tf.constant(rewards),
-                               tf.constant(discounts))
-  # By hand (spec 4.2): rho_t = min(1, pi/mu), c_t = min(1, pi/mu).
-  pi = np.array([np.exp(_log_softmax(logits[t, 0])[actions[t, 0]]) for t in range(2)])
-  mu = np.array([np.exp(_log_softmax(behaviour[t, 0])[actions[t, 0]]) for t in range(2)])
-  rho = np.minimum(1.0, pi / mu)
-  v, r, g = values[:, 0], rewards[:2, 0], discounts[:2, 0]
-  delta = rho * (r + g * v[1:] - v[:2])
-  vs1 = v[1] + delta[1]
-  vs0 = v[0] + delta[0] + g[0] * rho[0] * delta[1]
-  assert float(terms.baseline) == pytest.approx(0.5 * ((vs0 - v[0]) ** 2 + (vs1 - v[1]) ** 2),
-                                                rel=1e-5)
-  advantages = rho * (r + g * np.array([vs1, v[2]]) - v[:2])
-  assert float(terms.policy_gradient) == pytest.approx(-np.sum(np.log(pi) * advantages),
-                                                       rel=1e-5)
-  # And trfl's own V-trace from logits agrees.
-  reference = trfl.vtrace_from_logits(behaviour[:2], logits[:2], actions[:2], discounts[:2],
-                                      rewards[:2], values[:2], values[2])
-  np.testing.assert_allclose(reference.vs.numpy()[:, 0], [vs0, vs1], rtol=1e-5)
 
 
 def test_kl_between_diagonal_gaussians():

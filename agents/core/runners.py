@@ -14,6 +14,7 @@ from acme.tf import savers
 from acme.utils import counting
 import tensorflow as tf
 
+from agents.core import learning
 from agents.core import stopping
 
 
@@ -49,9 +50,8 @@ class LearnerRunner:
     self._call_timeout_s = call_timeout_s
     # A learner that serves a cached copy of its variables must refresh it after the restore,
     # or the actors of a resumed run would act with its initial weights.
-    refresh = getattr(learner, 'refresh_served_variables', None)
-    if refresh is not None:
-      refresh()
+    if isinstance(learner, learning.Learner):
+      learner.after_restore()
 
   def get_variables(self, names: Sequence[str]) -> List:
     return self._learner.get_variables(names)

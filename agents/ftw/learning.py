@@ -4,14 +4,12 @@ One `step()` (spec 4.7): a main update on a batch of unrolls from the queue, the
 auxiliary tables can be sampled, one pixel-control update and one reward-prediction update, each
 with its own RMSProp. Every cost and the learning rate are read from (hyperparameter) variables
 inside the compiled update, so a PBT change takes effect at the next step (fix of defect D4).
-A non-finite loss raises FloatingPointError before any weight changes.
+A non-finite loss raises FloatingPointError before any weight changes (the core learner base's
+in-graph check; the base also serves the policy's weights and counts the steps).
 """
 
-import time
 from typing import Callable, Dict, Iterator, List, Optional, Union
 
-import acme
-from acme.tf import savers
 from acme.tf import utils as tf2_utils
 from acme.utils import counting
 from acme.utils import loggers
@@ -20,6 +18,8 @@ import sonnet as snt
 import tensorflow as tf
 import tree
 
+from agents.core import learning
+from agents.core import losses as core_losses
 from agents.ftw import losses
 from agents.ftw import networks as ftw_networks
 
@@ -44,8 +44,19 @@ def _time_major(tree_of_arrays):
   return tf2_utils.batch_to_sequence(tree_of_arrays)
 
 
-class FtwLearner(acme.Learner, savers.TFSaveable):
-  """Trains the policy network (and the auxiliary networks that share its layers)."""
+def _ready(dataset) -> bool:
+  """Whether `next(dataset)` returns at once; False for a dataset that cannot tell."""
+  ready = getattr(dataset, 'ready', None)
+  return bool(ready()) if ready is not None else False
+
+
+class FtwLearner(learning.Learner):
+  """Trains the policy network (and the auxiliary networks that share its layers).
+
+  `can_sample` is accepted for the original's API and ignored: the caller steps the learner.
+  `uint_pixels_to_float` likewise: the torso scales uint8 pixels itself. Without
+  `can_sample_auxiliary`, the auxiliary updates run when all their datasets are `ready()`.
+  """
 
   def __init__(self, policy_network: ftw_networks.FtwNetwork, dataset: Iterator,
                learning_rate: Scalar, slow_core_period: Scalar, internal_rewards,
@@ -70,9 +81,11 @@ class FtwLearner(acme.Learner, savers.TFSaveable):
       raise ValueError('the pixel-control network must have an `unroll` method')
     if (nonzero_reward_prediction_dataset is None) != (zero_reward_prediction_dataset is None):
       raise ValueError('give both reward-prediction datasets or neither')
-    del slow_core_period  # The core reads its own period variable; kept for the original's API.
+    # The core reads its own period variable; the others are kept for the original's API too.
+    del slow_core_period, can_sample, uint_pixels_to_float
+    super().__init__(f'FTW learner {learner_id}', policy_network, dataset, counter,
+                     logger or loggers.TerminalLogger(f'learner_{learner_id}', time_delta=1.0))
     self._network = policy_network
-    self._dataset = dataset
     self._internal_rewards = internal_rewards
     self._pc_network = pixel_control_network if pixel_control_dataset is not None else None
     self._pc_dataset = pixel_control_dataset
@@ -92,16 +105,15 @@ class FtwLearner(acme.Learner, savers.TFSaveable):
     self._max_abs_reward = float('inf') if max_abs_reward is None else max_abs_reward
     self._max_gradient_norm = 1e10 if max_gradient_norm is None else max_gradient_norm
     self._decay_steps = learning_rate_decay_steps
-    self._uint_pixels_to_float = uint_pixels_to_float
     self._pc_cell_size = pixel_control_cell_size
     self._pc_crop = pixel_control_crop
     self._pc_discount = pixel_control_discount
-    self._can_sample = _as_predicate(can_sample, True)
+    if can_sample_auxiliary is None:
+      auxiliary = ([self._pc_dataset] if self._pc_network is not None else []) + (
+          list(self._rp_datasets) if self._rp_network is not None else [])
+      can_sample_auxiliary = lambda: bool(auxiliary) and all(map(_ready, auxiliary))
     self._can_sample_auxiliary = _as_predicate(can_sample_auxiliary, False)
     self._learner_id = learner_id
-    self._counter = counter or counting.Counter()
-    self._logger = logger or loggers.TerminalLogger(f'learner_{learner_id}', time_delta=1.0)
-    self._num_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name='num_steps')
     # The rate actually used, recomputed from the live hyperparameter before every update.
     self._effective_learning_rate = tf.Variable(self._learning_rate.numpy(), trainable=False,
                                                 name='effective_learning_rate')
@@ -115,8 +127,6 @@ class FtwLearner(acme.Learner, savers.TFSaveable):
       # by PBT always have the same layout.
       variables = network.trainable_variables
       optimizer.apply([tf.zeros_like(v) for v in variables], variables)
-    self._numpy_variables = tf2_utils.to_numpy(self._network.variables)
-    self._last_step_time = None
 
   def _optimizers(self):
     pairs = [(self._optimizer, self._network)]
@@ -141,32 +151,18 @@ class FtwLearner(acme.Learner, savers.TFSaveable):
   # ------------------------------------------------------------------------------------------
   # Compiled updates: each applies its gradients only if the loss and its gradient are finite.
 
-  def _apply_if_finite(self, loss, tape, network, optimizer):
+  def _update_if_finite(self, loss, tape, network, optimizer):
     variables = network.trainable_variables
     gradients = tape.gradient(loss, variables)
     gradients = [tf.zeros_like(v) if g is None else g for g, v in zip(gradients, variables)]
-    gradients, norm = tf.clip_by_global_norm(gradients, self._max_gradient_norm)
-    finite = tf.logical_and(tf.math.is_finite(loss), tf.math.is_finite(norm))
-
-    def apply():
-      optimizer.apply(gradients, variables)
-      return tf.constant(True)
-
-    tf.cond(finite, apply, lambda: tf.constant(False))
-    return finite, norm
-
-  def _observations(self, observations):
-    if self._uint_pixels_to_float:
-      return observations._replace(
-          observation=ftw_networks.pixels_to_float(observations.observation))
-    return observations
+    return self._apply_if_finite(loss, gradients, variables, optimizer,
+                                 self._max_gradient_norm)
 
   @tf.function
   def _main_update(self, observations, actions, events, discounts, behaviour_logits,
                    core_state):
     observations, actions, events, discounts, behaviour_logits = _time_major(
         (observations, actions, events, discounts, behaviour_logits))
-    observations = self._observations(observations)
     decay = (1.0 - tf.minimum(tf.cast(self._num_steps, tf.float32), self._decay_steps) /
              self._decay_steps) if self._decay_steps > 0 else 1.0
     self._effective_learning_rate.assign(self._learning_rate * decay)
@@ -174,11 +170,14 @@ class FtwLearner(acme.Learner, savers.TFSaveable):
       (logits, values, core_outputs), _ = self._network.unroll(observations, core_state)
       rewards = self._internal_rewards.reward(events)
       rewards = tf.clip_by_value(rewards, -self._max_abs_reward, self._max_abs_reward)
-      terms = losses.vtrace_losses(logits, values, behaviour_logits, actions, rewards,
-                                   self._discount * discounts)
-      metrics = {'policy_gradient_loss': terms.policy_gradient,
-                 'critic_loss': self._baseline_cost * terms.baseline,
-                 'entropy_loss': self._costs['entropy'] * terms.entropy}
+      # Sums over transitions 0..T-2; V_{T-1} bootstraps (spec 4.2).
+      discounts = self._discount * discounts
+      _, terms = core_losses.actor_critic_loss(
+          logits[:-1], values[:-1], actions[:-1], rewards[:-1], discounts[:-1], values[-1],
+          behaviour_logits[:-1], returns='vtrace', reduction='sum')
+      metrics = {'policy_gradient_loss': terms['policy_loss'],
+                 'critic_loss': self._baseline_cost * terms['baseline_loss'],
+                 'entropy_loss': self._costs['entropy'] * -terms['entropy']}
       if isinstance(core_outputs, ftw_networks.RPTHOutput):
         prior, posterior = core_outputs.distribution_params
         metrics['kld_prior_fixed_loss'] = self._costs['kld_prior_fixed'] * losses.fixed_prior_kl(
@@ -188,7 +187,7 @@ class FtwLearner(acme.Learner, savers.TFSaveable):
             self._costs['kld_prior_posterior'] *
             losses.prior_posterior_kl(posterior.loc, posterior.scale, prior.loc, prior.scale))
       loss = tf.add_n(list(metrics.values()))
-    finite, norm = self._apply_if_finite(loss, tape, self._network, self._optimizer)
+    finite, norm = self._update_if_finite(loss, tape, self._network, self._optimizer)
     metrics.update(loss=loss, gradient_norm=norm, finite=finite,
                    mean_internal_reward=tf.reduce_mean(rewards[:-1]))
     return metrics
@@ -196,13 +195,12 @@ class FtwLearner(acme.Learner, savers.TFSaveable):
   @tf.function
   def _pixel_control_update(self, observations, actions, core_state):
     observations, actions = _time_major((observations, actions))
-    observations = self._observations(observations)
     with tf.GradientTape() as tape:
       q_values, _ = self._pc_network.unroll(observations, core_state)
       frames = ftw_networks.pixels_to_float(observations.observation)
       loss = self._costs['pixel_control'] * losses.pixel_control_loss(
           frames, actions[:-1], q_values, self._pc_cell_size, self._pc_crop, self._pc_discount)
-    finite, _ = self._apply_if_finite(loss, tape, self._pc_network, self._pc_optimizer)
+    finite, _ = self._update_if_finite(loss, tape, self._pc_network, self._pc_optimizer)
     return {'pixel_control_loss': loss, 'finite': finite}
 
   @tf.function
@@ -214,7 +212,7 @@ class FtwLearner(acme.Learner, savers.TFSaveable):
     with tf.GradientTape() as tape:
       logits = self._rp_network(frames)
       loss = self._costs['reward_prediction'] * losses.reward_prediction_loss(logits, labels)
-    finite, _ = self._apply_if_finite(loss, tape, self._rp_network, self._rp_optimizer)
+    finite, _ = self._update_if_finite(loss, tape, self._rp_network, self._rp_optimizer)
     accuracy = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32),
                                                labels), tf.float32))
     return {'reward_prediction_loss': loss, 'reward_prediction_accuracy': accuracy,
@@ -227,11 +225,10 @@ class FtwLearner(acme.Learner, savers.TFSaveable):
     template = self._network.initial_state(1)
     return tree.unflatten_as(template, [np.asarray(x)[:, 0] for x in tree.flatten(stored)])
 
-  def _check_finite(self, metrics, task: str):
-    if not bool(metrics.pop('finite')):
-      raise FloatingPointError(
-          f'FTW learner {self._learner_id}: {task} loss is not finite at learner step '
-          f'{int(self._num_steps.numpy())}; no update was applied')
+  def _check(self, metrics, task: str, loss_key: str):
+    """Raises FloatingPointError if the update of `task` was refused (not finite)."""
+    self._check_finite(metrics.pop('finite'), metrics[loss_key], metrics.get('gradient_norm'),
+                       task)
 
   def step(self):
     sample = next(self._dataset).data
@@ -239,18 +236,11 @@ class FtwLearner(acme.Learner, savers.TFSaveable):
                                 sample.discount, sample.extras['logits'],
                                 self._core_state(sample.extras['core_state']))
     metrics = tf2_utils.to_numpy(metrics)
-    self._check_finite(metrics, 'main')
+    self._check(metrics, 'main', 'loss')
     if self._can_sample_auxiliary():
       metrics.update(self._auxiliary_step())
-    self._num_steps.assign_add(1)
-    self.refresh_served_variables()
-    now = time.time()
-    elapsed = now - self._last_step_time if self._last_step_time else 0.0
-    self._last_step_time = now
-    counts = self._counter.increment(steps=1, walltime=elapsed)
-    metrics.update(counts)
     metrics['learning_rate'] = float(self._effective_learning_rate.numpy())
-    self._logger.write(metrics)
+    self._end_step(metrics)
 
   def _auxiliary_step(self) -> Dict[str, float]:
     metrics = {}
@@ -258,33 +248,15 @@ class FtwLearner(acme.Learner, savers.TFSaveable):
       sample = next(self._pc_dataset).data
       pc = tf2_utils.to_numpy(self._pixel_control_update(
           _oar(sample.observation), sample.action, self._core_state(sample.extras['core_state'])))
-      self._check_finite(pc, 'pixel control')
+      self._check(pc, 'pixel control', 'pixel_control_loss')
       metrics.update(pc)
     if self._rp_network is not None:
       zero, nonzero = (next(d).data for d in self._rp_datasets)
       rp = tf2_utils.to_numpy(self._reward_prediction_update(
           zero['observation'], nonzero['observation'], nonzero['reward']))
-      self._check_finite(rp, 'reward prediction')
+      self._check(rp, 'reward prediction', 'reward_prediction_loss')
       metrics.update(rp)
     return metrics
-
-  def run(self, num_steps: Optional[int] = None):
-    """Steps whenever a batch is available (`can_sample`), forever or `num_steps` times."""
-    done = 0
-    while num_steps is None or done < num_steps:
-      if self._can_sample():
-        self.step()
-        done += 1
-      else:
-        time.sleep(0.01)
-
-  def refresh_served_variables(self):
-    """Copies the network's variables to the numpy cache served to actors (call after a restore)."""
-    self._numpy_variables = tf2_utils.to_numpy(self._network.variables)
-
-  def get_variables(self, names: List[str]) -> List[List[np.ndarray]]:
-    del names  # One set: the policy network's (with the period, gradient scale and rewards).
-    return [self._numpy_variables]
 
   def get_weights(self) -> Dict[str, List[np.ndarray]]:
     """Every variable of `state` (networks and optimizer slots) as numpy, key by key."""
@@ -307,7 +279,7 @@ class FtwLearner(acme.Learner, savers.TFSaveable):
     self.refresh_served_variables()
 
   def get_step(self) -> int:
-    return int(self._num_steps.numpy())
+    return self.num_steps
 
   def set_step(self, step: int):
     self._num_steps.assign(int(step))

@@ -1,31 +1,11 @@
-"""FTW's loss terms as small pure functions (spec 2.8, 4.2, 4.4, 4.5); all are sums, not means.
+"""FTW's own loss terms as small pure functions (spec 2.8, 4.4, 4.5); all are sums, not means.
 
-Time-major tensors: [T, B] per step, [T, B, A] logits, [T, B, Z] Gaussian parameters.
+Time-major tensors: [T, B] per step, [T, B, A] logits, [T, B, Z] Gaussian parameters. The V-trace
+actor-critic terms (spec 4.2) come from `agents.core.losses.actor_critic_loss` (summed).
 """
-
-from typing import NamedTuple
 
 import tensorflow as tf
 import trfl
-
-from agents.core import losses as core_losses
-
-
-def compute_baseline_loss(advantages: tf.Tensor) -> tf.Tensor:
-  """1/2 sum of squared advantages (value targets minus values)."""
-  return 0.5 * tf.reduce_sum(tf.square(advantages))
-
-
-def compute_entropy_loss(logits: tf.Tensor) -> tf.Tensor:
-  """-sum_t H(pi_t): minimising it raises the policy's entropy."""
-  return -tf.reduce_sum(core_losses.entropy(logits))
-
-
-def compute_policy_gradient_loss(logits: tf.Tensor, actions: tf.Tensor,
-                                 advantages: tf.Tensor) -> tf.Tensor:
-  """sum_t -log pi(a_t) A_t, the advantages held constant."""
-  return tf.reduce_sum(-core_losses.log_probability(logits, actions) *
-                       tf.stop_gradient(advantages))
 
 
 def kl_diagonal_gaussians(loc1, scale1, loc2, scale2) -> tf.Tensor:
@@ -46,28 +26,6 @@ def prior_posterior_kl(posterior_loc, posterior_scale, prior_loc, prior_scale) -
   """sum_t KL(posterior_t || prior_t): L_KLpp, with gradients into both."""
   return tf.reduce_sum(kl_diagonal_gaussians(posterior_loc, posterior_scale, prior_loc,
                                              prior_scale))
-
-
-class VTraceLosses(NamedTuple):
-  policy_gradient: tf.Tensor
-  baseline: tf.Tensor
-  entropy: tf.Tensor
-
-
-def vtrace_losses(logits, values, behaviour_logits, actions, rewards, discounts) -> VTraceLosses:
-  """V-trace actor-critic terms over T steps: transitions 0..T-2, V_{T-1} bootstraps (spec 4.2).
-
-  `discounts` are gamma times the environment discounts.
-  """
-  targets = core_losses.vtrace_targets(
-      target_logits=logits[:-1], behaviour_logits=behaviour_logits[:-1], actions=actions[:-1],
-      rewards=rewards[:-1], discounts=discounts[:-1], values=values[:-1],
-      bootstrap_value=values[-1])
-  return VTraceLosses(
-      policy_gradient=compute_policy_gradient_loss(logits[:-1], actions[:-1],
-                                                   targets.pg_advantages),
-      baseline=compute_baseline_loss(tf.stop_gradient(targets.vs) - values[:-1]),
-      entropy=compute_entropy_loss(logits[:-1]))
 
 
 def pixel_control_loss(observations, actions, q_values, cell_size: int, crop: int,

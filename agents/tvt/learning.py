@@ -8,9 +8,8 @@ from the zero state over the episode and applies spec 4's loss.
 """
 
 import time
-from typing import Dict, Iterator, List, Mapping, Optional
+from typing import Dict, Iterator, Mapping, Optional
 
-import acme
 from acme.tf import savers
 from acme.tf import utils as tf2_utils
 from acme.utils import counting
@@ -20,6 +19,7 @@ import reverb
 import sonnet as snt
 import tensorflow as tf
 
+from agents.core import learning
 from agents.core import losses as core_losses
 from agents.tvt import config as config_lib
 from agents.tvt import losses
@@ -43,30 +43,23 @@ def previous(x: np.ndarray) -> np.ndarray:
   return np.concatenate([np.zeros_like(x[:1]), x[:-1]], axis=0)
 
 
-class TVTLearner(acme.Learner, savers.TFSaveable):
+class TVTLearner(learning.Learner):
   """Learns from batches of whole episodes; also the actors' variable source."""
 
   def __init__(self, network: networks_lib.RMANetwork,
                dataset: Iterator[reverb.ReplaySample], config: config_lib.TVTConfig,
                counter: Optional[counting.Counter] = None,
                logger: Optional[loggers.Logger] = None, log_every: int = 1):
+    super().__init__('TVT learner', network, dataset, counter, logger, log_every)
     self._network = network
-    self._dataset = dataset
     self._config = config
     self._optimizer = tf.keras.optimizers.Adam(  # TF1 AdamOptimizer's update (spec 4.6).
         config.learning_rate, beta_1=config.beta1, beta_2=config.beta2,
         epsilon=config.epsilon)
-    self._num_steps = tf.Variable(0, dtype=tf.int64, name='num_steps')
     self._episodes = tf.Variable(0, dtype=tf.int64, name='episodes')
     self._env_steps = tf.Variable(0, dtype=tf.int64, name='env_steps')
-    self._counter = counter or counting.Counter()
-    self._logger = logger or loggers.NoOpLogger()
-    self._log_every = log_every
     self._last_log = None
     self._env_steps_at_last_log = 0
-    # Served to actors from courier threads; refreshed by the learning thread after each update
-    # so that no TensorFlow op runs outside it (TF 2.8's op dispatch is not thread-safe).
-    self._numpy_variables = tf2_utils.to_numpy(network.variables)
 
   @property
   def state(self) -> Mapping[str, savers.Checkpointable]:
@@ -74,13 +67,9 @@ class TVTLearner(acme.Learner, savers.TFSaveable):
             'num_steps': self._num_steps, 'episodes': self._episodes,
             'env_steps': self._env_steps}
 
-  @property
-  def num_steps(self) -> int:
-    return int(self._num_steps.numpy())
-
   @tf.function
-  def _gradients(self, images, actions, rewards, pcontinues, mask, behaviour_logits):
-    """Loss terms and gradients of one batch ([T, B] time-major); nothing is applied yet."""
+  def _update(self, images, actions, rewards, pcontinues, mask, behaviour_logits):
+    """Loss terms of one batch ([T, B] time-major) and its update, applied only if finite."""
     c = self._config
     last_actions = tf.concat([tf.zeros_like(actions[:1]), actions[:-1]], 0)
     env_rewards = rewards['env']
@@ -89,19 +78,15 @@ class TVTLearner(acme.Learner, savers.TFSaveable):
     batch_size = tf.shape(actions)[1]
     with tf.GradientTape() as tape:
       outputs = self._network.unroll(inputs, self._network.initial_state(batch_size))
-      returns_rewards = env_rewards + rewards['tvt']
-      bootstrap = tf.zeros_like(outputs.value[0])
-      if c.off_policy_correction:
-        targets = core_losses.vtrace_targets(outputs.logits, behaviour_logits, actions,
-                                             returns_rewards, pcontinues, outputs.value,
-                                             bootstrap)
-        value_targets, advantages = targets.vs, targets.pg_advantages
-      else:
-        value_targets = losses.lambda_returns(returns_rewards, outputs.value, pcontinues,
-                                              c.gamma, bootstrap)
-        advantages = value_targets - outputs.value
-      terms = losses.actor_critic_losses(outputs.logits, outputs.value, actions, value_targets,
-                                         advantages, mask, c.baseline_cost, c.entropy_cost)
+      # Spec 4.1: V-trace, or lambda-returns with lambda = gamma; episodes end with value 0.
+      _, actor_critic = core_losses.actor_critic_loss(
+          outputs.logits, outputs.value, actions, env_rewards + rewards['tvt'], pcontinues,
+          tf.zeros_like(outputs.value[0]), behaviour_logits,
+          returns='vtrace' if c.off_policy_correction else 'lambda', lambda_=c.gamma,
+          mask=mask, reduction='sum_over_time')
+      terms = {'pg_loss': actor_critic['policy_loss'],
+               'baseline_loss': c.baseline_cost * actor_critic['baseline_loss'],
+               'entropy_loss': c.entropy_cost * -actor_critic['entropy']}
       zeros = tf.zeros([batch_size])
       if self._network.decoders is not None:
         image_logits, action_logits, predicted_rewards = snt.BatchApply(
@@ -128,16 +113,10 @@ class TVTLearner(acme.Learner, savers.TFSaveable):
       terms['total_loss'] = (terms['pg_loss'] + terms['baseline_loss'] + terms['entropy_loss'] +
                              terms['total_reconstruction_loss'] + terms['total_read_reg_loss'])
     variables = self._network.trainable_variables
-    gradients = tape.gradient(terms['total_loss'], variables)
-    terms['gradient_norm'] = tf.linalg.global_norm(gradients)
-    return gradients, terms
-
-  @tf.function
-  def _apply(self, gradients, episodes, env_steps):
-    self._optimizer.apply_gradients(zip(gradients, self._network.trainable_variables))
-    self._num_steps.assign_add(1)
-    self._episodes.assign_add(episodes)
-    self._env_steps.assign_add(env_steps)
+    finite, terms['gradient_norm'] = self._apply_if_finite(
+        terms['total_loss'], tape.gradient(terms['total_loss'], variables), variables,
+        self._optimizer)
+    return finite, terms
 
   def prepare_batch(self, data) -> Dict[str, np.ndarray]:
     """Time-major numpy arrays of the first T rows (T = the configured episode length), the
@@ -166,21 +145,16 @@ class TVTLearner(acme.Learner, savers.TFSaveable):
     batch = self.prepare_batch(next(self._dataset).data)
     rewards = {'env': batch['env_rewards'], 'tvt': batch['tvt_rewards']}
     pcontinues = (self._config.gamma * batch['discounts']).astype(np.float32)
-    gradients, terms = self._gradients(batch['images'], batch['actions'], rewards, pcontinues,
-                                       batch['mask'], batch['behaviour_logits'])
+    finite, terms = self._update(batch['images'], batch['actions'], rewards, pcontinues,
+                                 batch['mask'], batch['behaviour_logits'])
     terms = tf2_utils.to_numpy(terms)
-    if not (np.isfinite(terms['total_loss']) and np.isfinite(terms['gradient_norm'])):
-      # Raise before applying anything, so the weights (and the checkpoints) stay finite.
-      raise FloatingPointError(f'TVT total loss is {terms["total_loss"]} at learner step '
-                               f'{self.num_steps}; no update was applied')
+    self._check_finite(finite, terms['total_loss'], terms['gradient_norm'], 'total')
     episodes = batch['mask'].shape[1]
     env_steps = int(batch['mask'].sum())
-    self._apply(gradients, tf.constant(episodes, tf.int64), tf.constant(env_steps, tf.int64))
-    self.refresh_served_variables()
-    counts = self._counter.increment(steps=1, episodes=episodes, env_steps=env_steps)
-    if self.num_steps % self._log_every == 0:
-      self._logger.write(dict(counts, **terms, **self._episode_metrics(batch),
-                              **self._progress()))
+    self._episodes.assign_add(episodes)
+    self._env_steps.assign_add(env_steps)
+    self._end_step(lambda: dict(terms, **self._episode_metrics(batch), **self._progress()),
+                   episodes=episodes, env_steps=env_steps)
 
   def _episode_metrics(self, batch) -> Dict[str, float]:
     """Batch means of the episode return, the last-phase reward and the summed TVT reward; and
@@ -208,11 +182,3 @@ class TVTLearner(acme.Learner, savers.TFSaveable):
     self._last_log, self._env_steps_at_last_log = now, env_steps
     return {'learner_steps': self.num_steps, 'episodes': int(self._episodes.numpy()),
             'env_steps': env_steps, 'steps_per_second': rate}
-
-  def refresh_served_variables(self):
-    """Copies the network's variables to the numpy cache served to actors (call after a restore)."""
-    self._numpy_variables = tf2_utils.to_numpy(self._network.variables)
-
-  def get_variables(self, names: List[str]) -> List[List[np.ndarray]]:
-    del names  # One set of variables: the RMA network's.
-    return [self._numpy_variables]

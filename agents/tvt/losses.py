@@ -2,43 +2,13 @@
 
 Tensors are time-major: [T, B] per step, [T, B, ...] otherwise. `mask` [T, B] is 1 on the steps
 of the episode and 0 on padding after its end. Every piece returns one value per episode [B]:
-a sum over the episode's steps, so the learner's loss is the batch mean of these.
+a sum over the episode's steps, so the learner's loss is the batch mean of these. The
+actor-critic terms (lambda-returns or V-trace) come from `agents.core.losses.actor_critic_loss`.
 """
 
-from typing import Dict
-
 import tensorflow as tf
-import trfl
 
 from agents.core import losses as core_losses
-
-
-def lambda_returns(rewards: tf.Tensor, values: tf.Tensor, pcontinues: tf.Tensor,
-                   lambda_: float, bootstrap_value: tf.Tensor) -> tf.Tensor:
-  """G_t = r_t + pcontinue_t [(1 - lambda) V_{t+1} + lambda G_{t+1}], V_T = bootstrap (no grad)."""
-  next_values = tf.concat([values[1:], bootstrap_value[None]], axis=0)
-  return trfl.multistep_forward_view(rewards, pcontinues, next_values, lambda_,
-                                     back_prop=False)
-
-
-def actor_critic_losses(logits: tf.Tensor, values: tf.Tensor, actions: tf.Tensor,
-                        value_targets: tf.Tensor, advantages: tf.Tensor, mask: tf.Tensor,
-                        baseline_cost: float, entropy_cost: float) -> Dict[str, tf.Tensor]:
-  """Per episode: pg = -sum log pi(a) A,  baseline = cost * 0.5 sum (G - V)^2,  entropy =
-  cost * sum_t sum_a pi log pi (i.e. minus the cost times the summed entropy; spec 4.1).
-
-  Targets and advantages carry no gradient.
-  """
-  value_targets = tf.stop_gradient(value_targets)
-  advantages = tf.stop_gradient(advantages)
-  policy_gradient = -core_losses.log_probability(logits, actions) * advantages
-  baseline = 0.5 * tf.square(value_targets - values)
-  negative_entropy = -core_losses.entropy(logits)
-  return {
-      'pg_loss': tf.reduce_sum(mask * policy_gradient, axis=0),
-      'baseline_loss': baseline_cost * tf.reduce_sum(mask * baseline, axis=0),
-      'entropy_loss': entropy_cost * tf.reduce_sum(mask * negative_entropy, axis=0),
-  }
 
 
 def image_reconstruction_loss(image_logits: tf.Tensor, images: tf.Tensor, mask: tf.Tensor,

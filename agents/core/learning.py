@@ -1,0 +1,123 @@
+"""The learner base that every TF family builds on: served weights, finite updates, counting.
+
+A family's learner subclasses `Learner`, puts its networks and optimizers in `state`, and in
+`step()` takes `next(self._dataset)`, runs one compiled update that applies its gradients
+through `_apply_if_finite`, hands the returned flag to `_check_finite`, and ends with
+`_end_step`. The core's `LearnerRunner` calls `after_restore` once a checkpoint is restored.
+"""
+
+import time
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import acme
+from acme.tf import savers
+from acme.tf import utils as tf2_utils
+from acme.utils import counting
+from acme.utils import loggers
+import numpy as np
+import sonnet as snt
+import tensorflow as tf
+
+Metrics = Mapping[str, Any]
+
+
+class Learner(acme.Learner, savers.TFSaveable):
+  """An Acme learner that is also its actors' variable source, one batch per `step()`.
+
+  Actors pull weights from courier threads, which must never run TensorFlow ops (TF 2.8's op
+  dispatch is not thread-safe); so `get_variables` serves a numpy copy of `served_module`'s
+  variables, refreshed by the learning thread after every step and after a restore.
+  """
+
+  def __init__(self, name: str, served_module: snt.Module, dataset,
+               counter: Optional[counting.Counter] = None,
+               logger: Optional[loggers.Logger] = None, log_every: int = 1):
+    self._name = name
+    self._served_module = served_module
+    self._dataset = dataset
+    self._counter = counter or counting.Counter()
+    self._logger = logger or loggers.NoOpLogger()
+    self._log_every = log_every
+    self._num_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name='num_steps')
+    self._last_step_time = None
+    self._served_variables = tf2_utils.to_numpy(served_module.variables)
+
+  @property
+  def num_steps(self) -> int:
+    """Updates applied so far (checkpointed as `state['num_steps']`)."""
+    return int(self._num_steps.numpy())
+
+  def ready(self) -> bool:
+    """Whether `step()` will find a batch without waiting (True if the dataset cannot say)."""
+    ready = getattr(self._dataset, 'ready', None)
+    return bool(ready()) if ready is not None else True
+
+  # Serving weights.
+
+  def refresh_served_variables(self):
+    """Copies the served module's variables to the numpy cache that `get_variables` returns."""
+    self._served_variables = tf2_utils.to_numpy(self._served_module.variables)
+
+  def after_restore(self):
+    """Called once a checkpoint has been restored, so that actors get the restored weights."""
+    self.refresh_served_variables()
+
+  def get_variables(self, names: Sequence[str]) -> List[List[np.ndarray]]:
+    del names  # One set of variables: the served module's.
+    return [self._served_variables]
+
+  # The finite check (inside the compiled update, then in Python).
+
+  @staticmethod
+  def _apply_if_finite(
+      loss: tf.Tensor, gradients: Sequence[Optional[tf.Tensor]],
+      variables: Sequence[tf.Variable], optimizer: Union[snt.Optimizer,
+                                                         tf.keras.optimizers.Optimizer],
+      max_gradient_norm: Optional[float] = None) -> Tuple[tf.Tensor, tf.Tensor]:
+    """Applies `gradients` (clipped to `max_gradient_norm` if given) only if the loss and the
+    gradient norm are finite; call inside a tf.function. Returns (finite, gradient norm)."""
+    gradients = list(gradients)
+    if max_gradient_norm is None:
+      norm = tf.linalg.global_norm(gradients)
+    else:
+      gradients, norm = tf.clip_by_global_norm(gradients, max_gradient_norm)
+    finite = tf.logical_and(tf.reduce_all(tf.math.is_finite(loss)), tf.math.is_finite(norm))
+
+    def apply():
+      if isinstance(optimizer, tf.keras.optimizers.Optimizer):
+        optimizer.apply_gradients(zip(gradients, variables))
+      else:
+        optimizer.apply(gradients, variables)
+      return tf.constant(True)
+
+    return tf.cond(finite, apply, lambda: tf.constant(False)), norm
+
+  def _check_finite(self, finite, loss, gradient_norm=None, task: str = ''):
+    """Raises FloatingPointError if the update was refused by `_apply_if_finite`, so that a
+    non-finite loss stops the run before anything non-finite could be saved."""
+    if bool(finite):
+      return
+    what = f'{task} loss' if task else 'loss'
+    raise FloatingPointError(
+        f'{self._name}: {what} is not finite at learner step {self.num_steps} (loss is '
+        f'{np.asarray(loss)}, gradient norm is {np.asarray(gradient_norm)}); no update was '
+        f'applied')
+
+  # Counting and logging.
+
+  def _end_step(self, metrics: Union[Metrics, Callable[[], Metrics], None] = None,
+                **counts) -> Dict[str, Any]:
+    """Counts the step (num_steps, the counter with walltime and `counts`), refreshes the
+    served weights and, every `log_every` steps, logs the counts and `metrics` (a mapping or a
+    function that makes it, evaluated only when logging). Returns the counter's counts."""
+    self._num_steps.assign_add(1)
+    self.refresh_served_variables()
+    now = time.time()
+    elapsed = now - self._last_step_time if self._last_step_time else 0.0
+    self._last_step_time = now
+    result = self._counter.increment(steps=1, walltime=elapsed, **counts)
+    if metrics is not None and self.num_steps % self._log_every == 0:
+      if callable(metrics):
+        metrics = metrics()
+      self._logger.write({**result, **metrics})
+    return result
