@@ -32,8 +32,8 @@ class LearnerRunner:
   TensorFlow runs only in the node's own thread (TF 2.8's op dispatch is not thread-safe): the
   variables served to actors are the learner's numpy copy, and `call` (a courier method, for
   example PBT reading or overwriting a member) queues the call to run between two steps.
-  A learner with a `ready()` method steps only when it is ready, so calls are served while it
-  waits for data.
+  A `learning.Learner` steps only when it is `ready()`, so calls are served while it waits for
+  data.
   """
 
   def __init__(self, learner: acme.Learner, run_dir: str, period_minutes: float,
@@ -102,7 +102,8 @@ class LearnerRunner:
     # from the checkpoint) at the first update, and saving first would delete that checkpoint.
     if tf.train.latest_checkpoint(self._checkpointer.directory) is None:
       self._checkpointer.save(force=True)
-    ready = getattr(self._learner, 'ready', lambda: True)
+    is_core_learner = isinstance(self._learner, learning.Learner)
+    ready = self._learner.ready if is_core_learner else lambda: True
     try:
       while not stopping.stop_requested():
         self._run_calls()

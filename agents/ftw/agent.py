@@ -144,16 +144,14 @@ def make_datasets(replay_client, config: config_lib.FtwConfig,
 
 def make_learner(config: config_lib.FtwConfig, member: FtwMember, datasets: FtwDatasets,
                  counter: Optional[counting.Counter] = None,
-                 logger: Optional[loggers.Logger] = None,
-                 learner_id: int = 0) -> learning.FtwLearner:
-  """A member's `FtwLearner`, reading every cost and the learning rate from its hypers.
-
-  The auxiliary tasks run once all their tables can give a batch.
-  """
+                 logger: Optional[loggers.Logger] = None, learner_id: int = 0,
+                 learner_class=learning.FtwLearner, **learner_kwargs) -> learning.FtwLearner:
+  """A member's `FtwLearner` (or subclass), reading every cost and the learning rate from its
+  hypers. The auxiliary tasks run once all their tables can give a batch."""
   hyper = lambda name: member.hypers[name].variable  # pylint: disable=unnecessary-lambda-assignment
   auxiliary = [d for d in datasets[1:] if d is not None]
   networks = member.networks
-  return learning.FtwLearner(
+  return learner_class(
       policy_network=networks.policy, dataset=datasets.queue,
       learning_rate=hyper('learning_rate'), slow_core_period=hyper('period'),
       internal_rewards=member.rewards, pixel_control_network=networks.pixel_control,
@@ -173,7 +171,7 @@ def make_learner(config: config_lib.FtwConfig, member: FtwMember, datasets: FtwD
       learner_id=learner_id, counter=counter, logger=logger or loggers.NoOpLogger(),
       pixel_control_cell_size=config.pixel_control_cell_size,
       pixel_control_crop=config.pixel_control_crop,
-      pixel_control_discount=config.pixel_control_discount)
+      pixel_control_discount=config.pixel_control_discount, **learner_kwargs)
 
 
 class FTWWithoutActor:

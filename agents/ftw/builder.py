@@ -9,11 +9,9 @@ controller (`controller.PbtController`) and the evaluator against scripted bots
 import json
 import os
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional
 
-import acme
 from acme import specs
-from acme.tf import savers
 from acme.tf import variable_utils
 from acme.utils import counting
 from acme.utils import loggers
@@ -42,7 +40,7 @@ def members_dir(run_dir: str) -> str:
   return os.path.join(run_dir, 'members')
 
 
-class MemberLearner(acme.Learner, savers.TFSaveable):
+class MemberLearner(learning.FtwLearner):
   """A population member's learner: the `FtwLearner` plus the member's evolved values.
 
   PBT reads and writes it through `get_step/set_step`, `get_weights/set_weights`,
@@ -51,11 +49,11 @@ class MemberLearner(acme.Learner, savers.TFSaveable):
   internal rewards there as JSON, at most every 10 s and after every PBT change.
   """
 
-  def __init__(self, learner: learning.FtwLearner, member: agent_lib.FtwMember, datasets: agent_lib.FtwDatasets,
-               index: int = 0, summary_path: Optional[str] = None):
-    self._learner = learner
-    self._member = member
-    self._queue = datasets.queue
+  def __init__(self, *, evolved: agent_lib.FtwMember, index: int = 0,
+               summary_path: Optional[str] = None, **learner_kwargs):
+    super().__init__(**learner_kwargs)
+    self._hypers = hyper_base.HyperparametersContainer(evolved.hypers)
+    self._rewards = evolved.rewards
     self._index = index
     self._summary_path = summary_path
     self._last_summary = 0.0
@@ -63,55 +61,36 @@ class MemberLearner(acme.Learner, savers.TFSaveable):
   @property
   def state(self):
     """The learner's state plus every evolved value (all of it is checkpointed)."""
-    state = dict(self._learner.state)
-    state.update({f'hyper_{k}': h.variable for k, h in self._member.hypers.items()})
-    state['internal_rewards'] = self._member.rewards.variable
+    state = dict(super().state)
+    state.update({f'hyper_{k}': h.variable for k, h in self._hypers.hyperparameters.items()})
+    state['internal_rewards'] = self._rewards.variable
     return state
 
-  def ready(self) -> bool:
-    return self._queue.ready()
-
   def step(self):
-    self._learner.step()
+    super().step()
     self._write_summary()
 
-  def get_variables(self, names: Sequence[str]) -> List:
-    return self._learner.get_variables(names)
-
-  def refresh_served_variables(self):
-    self._learner.refresh_served_variables()
-
-  def get_step(self) -> int:
-    return self._learner.get_step()
-
   def set_step(self, step: int):
-    self._learner.set_step(step)
+    super().set_step(step)
     self._write_summary(force=True)
 
-  def get_weights(self):
-    return self._learner.get_weights()
-
-  def set_weights(self, weights):
-    self._learner.set_weights(weights)
-
   def get_hypers(self) -> Dict[str, float]:
-    return hyper_base.HyperparametersContainer(self._member.hypers).get()
+    return self._hypers.get()
 
   def set_hypers(self, hypers):
-    hyper_base.HyperparametersContainer(self._member.hypers).set(hyper_base.values_of(hypers))
+    self._hypers.set(hyper_base.values_of(hypers))
     self._write_summary(force=True)
 
   def get_rewards(self) -> List[float]:
-    return self._member.rewards.get().tolist()
+    return self._rewards.get().tolist()
 
   def set_rewards(self, rewards):
-    self._member.rewards.set(np.asarray(rewards, np.float32))
+    self._rewards.set(np.asarray(rewards, np.float32))
     self._write_summary(force=True)
 
   def perturb(self) -> Dict:
     """PBT explore: perturbs every hyperparameter and internal reward; returns the new values."""
-    explored = {'hypers': hyper_base.HyperparametersContainer(self._member.hypers).perturb(),
-                'rewards': self._member.rewards.perturb().tolist()}
+    explored = {'hypers': self._hypers.perturb(), 'rewards': self._rewards.perturb().tolist()}
     self._write_summary(force=True)
     return explored
 
@@ -190,8 +169,9 @@ class FtwBuilder(builders.ActorLearnerBuilder):
     if self._run_dir:
       os.makedirs(members_dir(self._run_dir), exist_ok=True)
       summary_path = os.path.join(members_dir(self._run_dir), f'member_{self.member}.json')
-    learner = agent_lib.make_learner(self._config, networks, dataset, counter, logger, self.member)
-    return MemberLearner(learner, networks, dataset, self.member, summary_path)
+    return agent_lib.make_learner(self._config, networks, dataset, counter, logger, self.member,
+                                  learner_class=MemberLearner, evolved=networks,
+                                  index=self.member, summary_path=summary_path)
 
   def make_actor(self, networks: agent_lib.FtwMember, variable_source, adders_per_env, seed: int,
                  evaluation: bool = False):
