@@ -14,7 +14,10 @@ table (only every `zero_period` steps, since zero windows are plentiful).
 Both wait for a full queue in slices of `flush_timeout_ms`, so that a stop request is noticed.
 """
 
+import time
 from typing import Mapping, Optional
+
+from absl import logging
 
 from acme import adders
 from acme import specs
@@ -30,6 +33,23 @@ from agents.core import stopping
 
 class AdderStopped(Exception):
   """The program stopped while the adder waited for room in a full table."""
+
+
+def _new_writer(client: reverb.Client, num_keep_alive_refs: int, timeout_s: float = 300.0):
+  """A trajectory writer, waiting (stoppably) for a server that is still building its tables."""
+  deadline = time.monotonic() + timeout_s
+  while True:
+    try:
+      return client.trajectory_writer(num_keep_alive_refs=num_keep_alive_refs)
+    except (RuntimeError, reverb.errors.DeadlineExceededError) as error:
+      if 'Deadline' not in str(error) and not isinstance(error,
+                                                          reverb.errors.DeadlineExceededError):
+        raise
+      if stopping.stop_requested():
+        raise AdderStopped() from None
+      if time.monotonic() > deadline:
+        raise
+      logging.info('the replay server is not ready yet: %s', error)
 
 
 def _wait(operation, timeout_ms: int):
@@ -68,7 +88,7 @@ class FirstStateSequenceAdder(adders.Adder):
 
   def _ensure_writer(self):
     if self._writer is None:
-      self._writer = self._client.trajectory_writer(num_keep_alive_refs=self._length)
+      self._writer = _new_writer(self._client, self._length)
 
   def add_first(self, timestep: dm_env.TimeStep):
     if not timestep.first():
@@ -189,7 +209,7 @@ class RewardWindowAdder(adders.Adder):
 
   def add_first(self, timestep: dm_env.TimeStep):
     if self._writer is None:
-      self._writer = self._client.trajectory_writer(num_keep_alive_refs=self._length)
+      self._writer = _new_writer(self._client, self._length)
     self._frame = _pixels(timestep.observation)
     self._rows = 0
 

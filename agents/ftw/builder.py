@@ -152,6 +152,11 @@ class FtwBuilder(builders.ActorLearnerBuilder):
         reward_prediction_sequence_length=c.reward_prediction_sequence_length,
         table_suffix=self._table_suffix)[0]
 
+  def extras_spec(self, environment_spec: specs.EnvironmentSpec):
+    # The policy network alone records them: no need to build the auxiliary networks.
+    policy = arena_lib.MemberPolicies(environment_spec, self._config).network(0)
+    return agent_lib.extras_spec(policy, environment_spec.observations)
+
   def make_dataset_iterator(self, replay_client: reverb.Client) -> agent_lib.FtwDatasets:
     return agent_lib.make_datasets(replay_client, self._config, self._table_suffix)
 
