@@ -26,6 +26,7 @@ from agents.core import acting
 from agents.core import builders
 from agents.core import distributed
 from agents.core import environment_loop
+from agents.core import learning
 from agents.core import runners
 
 
@@ -124,14 +125,14 @@ class SingleProcessAgent(acting.BatchedActor):
     self._checkpointers = []
     if run_dir:
       self._checkpointers.append(runners.make_checkpointer(
-          {'learner': self.learner.state}, run_dir, 'learner', checkpoint_period_minutes))
+          builder.checkpoint_objects(self.learner), run_dir, 'learner',
+          checkpoint_period_minutes))
       if counter is not None:
         self._checkpointers.append(runners.make_checkpointer(
             {'counter': counter}, run_dir, 'counter', checkpoint_period_minutes))
       # A learner serving a cached copy of its variables must refresh it after the restore.
-      refresh = getattr(self.learner, 'refresh_served_variables', None)
-      if refresh is not None:
-        refresh()
+      if isinstance(self.learner, learning.Learner):
+        self.learner.after_restore()
       # A fresh run saves its initial weights at once (as the distributed learner does). A
       # resumed run must not save before its first step: optimizer slots are created (and
       # restored from the checkpoint) at the first update, and a save would delete that
