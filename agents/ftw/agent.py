@@ -147,9 +147,8 @@ def make_learner(config: config_lib.FtwConfig, member: FtwMember, datasets: FtwD
                  logger: Optional[loggers.Logger] = None, learner_id: int = 0,
                  learner_class=learning.FtwLearner, **learner_kwargs) -> learning.FtwLearner:
   """A member's `FtwLearner` (or subclass), reading every cost and the learning rate from its
-  hypers. The auxiliary tasks run once all their tables can give a batch."""
+  hypers. The auxiliary tasks run once all their datasets can give a batch."""
   hyper = lambda name: member.hypers[name].variable  # pylint: disable=unnecessary-lambda-assignment
-  auxiliary = [d for d in datasets[1:] if d is not None]
   networks = member.networks
   return learner_class(
       policy_network=networks.policy, dataset=datasets.queue,
@@ -167,7 +166,6 @@ def make_learner(config: config_lib.FtwConfig, member: FtwMember, datasets: FtwD
       max_abs_reward=config.max_abs_reward, max_gradient_norm=config.max_gradient_norm,
       rms_prop_epsilon=config.rms_prop_epsilon,
       learning_rate_decay_steps=config.learning_rate_decay_steps,
-      can_sample_auxiliary=lambda: bool(auxiliary) and all(d.ready() for d in auxiliary),
       learner_id=learner_id, counter=counter, logger=logger or loggers.NoOpLogger(),
       pixel_control_cell_size=config.pixel_control_cell_size,
       pixel_control_crop=config.pixel_control_crop,
