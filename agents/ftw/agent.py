@@ -224,14 +224,6 @@ class FTWWithoutActor:
     """One learner step on the next batch of unrolls."""
     self.learner.step()
 
-  @property
-  def checkpoint_state(self):
-    """What to checkpoint: the learner's state plus every evolved value."""
-    state = dict(self.learner.state)
-    state.update({f'hyper_{k}': h.variable for k, h in self._hypers.items()})
-    state['internal_rewards'] = self._rewards.variable
-    return state
-
   def get_step(self) -> int:
     return self.learner.get_step()
 
