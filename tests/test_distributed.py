@@ -64,14 +64,10 @@ class _RecordingActor:
     self._path = path
     self._calls = 0
 
-  def select_actions(self, observations):
-    return self._actor.select_actions(observations)
-
-  def observe_first(self, timesteps):
-    self._actor.observe_first(timesteps)
-
-  def observe(self, actions, next_timesteps):
-    self._actor.observe(actions, next_timesteps)
+  def __getattr__(self, name):  # Everything else of the actor (its step extras, say).
+    if name == '_actor':
+      raise AttributeError(name)
+    return getattr(self._actor, name)
 
   def update(self, wait=False):
     self._actor.update(wait)
