@@ -102,7 +102,8 @@ class SingleProcessAgent(acting.BatchedActor):
                logger: Optional[loggers.Logger] = None, run_dir: Optional[str] = None,
                checkpoint_period_minutes: float = 5.0,
                queue: Optional[InProcessQueue] = None):
-    tf.random.set_seed(seed)  # The networks' initial weights depend on the seed alone.
+    tf.random.set_seed(seed)  # The networks' initial weights depend on the seed alone:
+    self.networks = builder.make_networks(environment_spec)  # built before anything else.
     self._queue = queue
     self._server = None
     if queue is None:
@@ -116,7 +117,6 @@ class SingleProcessAgent(acting.BatchedActor):
       dataset = queue.batches(builder.batch_size)
       adders = [queue.make_adder() for _ in range(num_envs)]
     self._builder = builder
-    self.networks = builder.make_networks(environment_spec)
     # Pushed at once, so that a checkpoint of `counter` holds every learner step taken.
     learner_counter = (counting.Counter(counter, prefix='learner', time_delta=0.0)
                        if counter else None)
