@@ -6,7 +6,7 @@ misspelled `use_pixel_cotrol`); `FTW` keeps the original's smaller queue (32) an
 """
 
 import dataclasses
-from typing import Dict, Iterator, NamedTuple, Optional
+from typing import Dict, Iterator, List, NamedTuple, Optional
 
 import acme
 from acme import specs
@@ -134,6 +134,27 @@ class FtwDatasets(NamedTuple):
   zero_reward: Optional[Iterator]
 
 
+def make_tables(config: config_lib.FtwConfig, environment_spec: specs.EnvironmentSpec,
+                extras, table_suffix: str = '') -> List[reverb.Table]:
+  """A member's queue and auxiliary replays (spec 5.1), named with `table_suffix`."""
+  return utils.create_reverb_tables(
+      config.batch_size, config.max_queue_size, config.use_pixel_control,
+      config.use_reward_prediction, config.max_pixel_control_buffer_size,
+      config.max_reward_pred_buffer_size, environment_spec=environment_spec,
+      extras_spec=extras, sequence_length=config.sequence_length,
+      reward_prediction_sequence_length=config.reward_prediction_sequence_length,
+      table_suffix=table_suffix)[0]
+
+
+def make_adder(replay_client, config: config_lib.FtwConfig,
+               table_suffix: str = '') -> acting.CombinedAdder:
+  """The unroll and reward-window adders of one stream, as one adder."""
+  return acting.CombinedAdder(*utils.create_adders(
+      replay_client, config.sequence_length, config.use_pixel_control,
+      config.use_reward_prediction, config.reward_prediction_sequence_length,
+      config.reward_prediction_sequence_period, table_suffix=table_suffix))
+
+
 def make_datasets(replay_client, config: config_lib.FtwConfig,
                   table_suffix: str = '') -> FtwDatasets:
   return FtwDatasets(*utils.create_datasets(
@@ -202,13 +223,7 @@ class FTWWithoutActor:
     self._server = None
     self._table_suffix = table_suffix
     if replay_client is None:
-      tables = utils.create_reverb_tables(
-          config.batch_size, config.max_queue_size, config.use_pixel_control,
-          config.use_reward_prediction, config.max_pixel_control_buffer_size,
-          config.max_reward_pred_buffer_size, environment_spec=environment_spec,
-          extras_spec=self.extras_spec, sequence_length=config.sequence_length,
-          reward_prediction_sequence_length=config.reward_prediction_sequence_length,
-          table_suffix=table_suffix)[0]
+      tables = make_tables(config, environment_spec, self.extras_spec, table_suffix)
       self._server = reverb.Server(tables, port=None)
       replay_client = reverb.Client(f'localhost:{self._server.port}')
     self.replay_client = replay_client
@@ -255,12 +270,7 @@ class FTWWithoutActor:
 
   def make_adders(self, client: Optional[reverb.Client] = None) -> acting.CombinedAdder:
     """The unroll and reward-window adders of one stream, as one adder."""
-    config = self.config
-    adder, rp_adder = utils.create_adders(
-        client or self.replay_client, config.sequence_length, config.use_pixel_control,
-        config.use_reward_prediction, config.reward_prediction_sequence_length,
-        config.reward_prediction_sequence_period, table_suffix=self._table_suffix)
-    return acting.CombinedAdder(adder, rp_adder)
+    return make_adder(client or self.replay_client, self.config, self._table_suffix)
 
   def close(self):
     if self._server is not None:

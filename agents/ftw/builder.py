@@ -30,7 +30,6 @@ from agents.ftw import config as config_lib
 from agents.ftw import controller as controller_lib
 from agents.ftw import evaluation
 from agents.ftw import learning
-from agents.ftw import utils
 from hyperparameters import base as hyper_base
 
 ArenaFactory = core_distributed.EnvironmentFactory  # seed -> a multi-player arena.
@@ -142,15 +141,8 @@ class FtwBuilder(builders.ActorLearnerBuilder):
     return agent_lib.FtwMember(networks, hypers, rewards)
 
   def make_replay_tables(self, environment_spec: specs.EnvironmentSpec) -> List[reverb.Table]:
-    c = self._config
-    return utils.create_reverb_tables(
-        c.batch_size, c.max_queue_size, c.use_pixel_control, c.use_reward_prediction,
-        c.max_pixel_control_buffer_size, c.max_reward_pred_buffer_size,
-        environment_spec=environment_spec,
-        extras_spec=self.extras_spec(environment_spec),
-        sequence_length=c.sequence_length,
-        reward_prediction_sequence_length=c.reward_prediction_sequence_length,
-        table_suffix=self._table_suffix)[0]
+    return agent_lib.make_tables(self._config, environment_spec,
+                                 self.extras_spec(environment_spec), self._table_suffix)
 
   def extras_spec(self, environment_spec: specs.EnvironmentSpec):
     # The policy network alone records them: no need to build the auxiliary networks.
@@ -161,11 +153,7 @@ class FtwBuilder(builders.ActorLearnerBuilder):
     return agent_lib.make_datasets(replay_client, self._config, self._table_suffix)
 
   def make_adder(self, replay_client: reverb.Client) -> acting.CombinedAdder:
-    c = self._config
-    return acting.CombinedAdder(*utils.create_adders(
-        replay_client, c.sequence_length, c.use_pixel_control, c.use_reward_prediction,
-        c.reward_prediction_sequence_length, c.reward_prediction_sequence_period,
-        table_suffix=self._table_suffix))
+    return agent_lib.make_adder(replay_client, self._config, self._table_suffix)
 
   def make_learner(self, networks: agent_lib.FtwMember, dataset: agent_lib.FtwDatasets,
                    counter: Optional[counting.Counter] = None,
