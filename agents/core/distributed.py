@@ -25,6 +25,7 @@ import numpy as np
 
 from agents.core import builders
 from agents.core import environment_loop
+from agents.core import lifetime
 from agents.core import logging_utils
 from agents.core import rpc
 from agents.core import runners
@@ -124,12 +125,13 @@ class NodeFactory:
   def add_to(self, program: lp.Program, context: ProgramContext) -> List[Any]:
     count = self.count(context.config) if callable(self.count) else self.count
     with program.group(self.group):
-      return [program.add_node(lp.CourierNode(self.worker, context, index, *self.args))
+      return [program.add_node(lifetime.courier_node(self.worker, context, index, *self.args))
               for index in range(count)]
 
 
 def _replay_tables(builder: builders.ActorLearnerBuilder, spec: specs.EnvironmentSpec,
                    population_size: int):
+  lifetime.guard_node()  # Called first thing in the replay node's process.
   return [table for member in range(population_size)
           for table in builder.for_member(member, population_size).make_replay_tables(spec)]
 
@@ -225,7 +227,7 @@ class StepLimiter:
               flush=True)
         self._drain(steps_at_start)
         self._finish_learners()
-        lp.stop()
+        lifetime.stop_program()
         return
 
   def _finish_learners(self):
@@ -397,11 +399,11 @@ def make_program(builder: builders.ActorLearnerBuilder,
     replay = program.add_node(LingeringReverbNode(functools.partial(
         _replay_tables, builder, spec, population_size)))
   with program.group('counter'):
-    counter = program.add_node(lp.CourierNode(_counter, config))
+    counter = program.add_node(lifetime.courier_node(_counter, config))
   learners = []
   with program.group('learner'):
     for member in range(population_size):
-      learners.append(program.add_node(lp.CourierNode(
+      learners.append(program.add_node(lifetime.courier_node(
           _learner, builder.for_member(member, population_size), spec, replay, counter,
           config)))
   for handle in [counter] + learners:
@@ -414,7 +416,8 @@ def make_program(builder: builders.ActorLearnerBuilder,
     context = context._replace(controller=handle)
   if config.max_actor_steps is not None or config.max_wall_s is not None:
     with program.group('coordinator'):
-      program.add_node(lp.CourierNode(StepLimiter, builder, counter, replay, learners, config))
+      program.add_node(lifetime.courier_node(StepLimiter, builder, counter, replay, learners,
+                                             config))
   if config.with_evaluator:
     evaluator.add_to(program, context)
   actors.add_to(program, context)

@@ -1,17 +1,22 @@
 """Launching programs from the command line: flag errors, local launch types, console, failures."""
 
+import contextlib
+import io
 import os
 import re
+import signal
 import sys
 import threading
 import time
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 from absl import flags
 import launchpad as lp
+from launchpad.launch import worker_manager
 from launchpad.launch.run_locally import launch_local_output_to_files
 from launchpad.nodes.python import local_multi_processing
 
+from agents.core import lifetime
 from agents.core import loopback
 from agents.core import run_dir as run_dir_lib
 # Re-exported so that launch scripts need one import for the command-line conventions too.
@@ -105,27 +110,154 @@ def last_error_of_nodes(log_dir: str) -> Optional[str]:
   return None
 
 
+_HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT, signal.SIGALRM, signal.SIGHUP,
+                    lifetime.PROGRAM_DONE_SIGNAL)
+
+
+class ProgramInterrupted(KeyboardInterrupt):
+  """The launcher was told to stop (Ctrl-C, SIGTERM, a closed terminal) and the program has
+  stopped, its checkpoints written; `signal_number` says which signal."""
+
+  def __init__(self, signal_number: int):
+    super().__init__(signal.Signals(signal_number).name)
+    self.signal_number = signal_number
+
+  @property
+  def exit_status(self) -> int:
+    return 128 + self.signal_number
+
+
+def describe_exit(code: int) -> str:
+  """How a process ended, from its return code ('was killed by SIGKILL, ...')."""
+  if code >= 0:
+    return f'exited with status {code}'
+  name = signal.Signals(-code).name
+  return f'was killed by {name}' + (
+      ' (possibly out of memory)' if -code == signal.SIGKILL else '')
+
+
+def log_tail(path: str, lines: int = 8) -> List[str]:
+  """The last `lines` lines of a node log that are not third-party noise."""
+  try:
+    with open(path, errors='replace') as f:
+      text = f.read().splitlines()
+  except OSError:
+    return []
+  return [line for line in text if not _LogTailer._NOISE.search(line)][-lines:]  # pylint: disable=protected-access
+
+
+class _ProgramWatch:
+  """Runs a launched local_mp program from the launcher's main thread until its nodes end.
+
+  Takes over the launcher's signals from Launchpad. The first node that dies with an error is
+  named on the console at once (exit code or signal, the tail of its log) and the rest are
+  stopped. A stop signal (SIGINT, SIGTERM, SIGHUP) stops the program and is recorded; a second
+  SIGINT kills the nodes at once. A node asks for the program's end with
+  `lifetime.PROGRAM_DONE_SIGNAL`. Stopping sends SIGTERM to every node (which checkpoints and
+  ends) and SIGKILL, named on the console, only to nodes still alive `notice_s` later.
+  """
+
+  def __init__(self, manager, log_dir: str, notice_s: float):
+    self._manager = manager
+    self._log_dir = log_dir
+    self._notice_s = notice_s
+    # Launchpad drops ended processes from its table: keep them to read their exit codes.
+    self._nodes = [(title, process)
+                   for title, processes in manager._active_workers.items()  # pylint: disable=protected-access
+                   for process in processes]
+    self.failure: Optional[str] = None
+    self.interrupted: Optional[int] = None
+    self._kill_at: Optional[float] = None
+    manager._disable_signals()  # pylint: disable=protected-access
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+      signal.signal(sig, self._on_signal)
+    signal.signal(lifetime.PROGRAM_DONE_SIGNAL, lambda *_: self._stop())
+
+  def _on_signal(self, signal_number: int, unused_frame):
+    if self.interrupted is None:
+      self.interrupted = signal_number
+      print(f'{signal.Signals(signal_number).name}: stopping the program; the nodes write '
+            'their checkpoints (Ctrl-C again kills them at once)', file=sys.stderr,
+            flush=True)
+      self._stop()
+    elif signal_number == signal.SIGINT:
+      self._kill_at = time.monotonic()
+
+  def _alive(self):
+    return [(title, process) for title, process in self._nodes if process.poll() is None]
+
+  def _stop(self):
+    if self._kill_at is None:
+      self._kill_at = time.monotonic() + self._notice_s
+      for _, process in self._alive():
+        process.send_signal(signal.SIGTERM)
+
+  def _kill_the_rest(self):
+    for title, process in self._alive():
+      print(f'node {title} (pid {process.pid}) did not stop within {self._notice_s:.0f} s; '
+            'killing it', file=sys.stderr, flush=True)
+      process.kill()
+
+  def _check_for_failure(self):
+    if self.failure is not None or self._kill_at is not None:
+      return
+    for title, process in self._nodes:
+      code = process.poll()
+      if code is None or code == 0:
+        continue
+      log_path = os.path.join(self._log_dir, title)
+      self.failure = f'node {title} (pid {process.pid}) {describe_exit(code)}; log: {log_path}'
+      print(f'error: {self.failure}' + ''.join(f'\n  | {line}' for line in log_tail(log_path)),
+            file=sys.stderr, flush=True)
+      print('stopping the other nodes', file=sys.stderr, flush=True)
+      self._stop()
+      return
+
+  def wait(self, period_s: float = 0.1):
+    while self._alive():
+      self._check_for_failure()
+      if self._kill_at is not None and time.monotonic() >= self._kill_at:
+        self._kill_the_rest()
+      time.sleep(period_s)
+    self._check_for_failure()
+    with self._manager._mutex:  # pylint: disable=protected-access
+      self._manager._active_workers.clear()  # pylint: disable=protected-access
+
+
+def _restore_signal_handlers(saved: Dict[int, Any]):
+  """Puts back the handlers a launch replaced, so that Ctrl-C works again after the program
+  (Launchpad leaves its dispatcher in place, which ignores signals once the program is over);
+  the next launch in this process installs Launchpad's dispatcher anew."""
+  for sig, handler in saved.items():
+    signal.signal(sig, handler)
+  worker_manager._SIGNAL_HANDLERS = None  # pylint: disable=protected-access
+
+
 def launch(program: lp.Program, launch_type: str, run_dir: str, *, loopback_only: bool = True,
            console: bool = True, extra_env: Optional[Dict[str, str]] = None,
            termination_notice_s: int = 30):
-  """Launches `program` and blocks until it ends; raises NodeFailedError if a node died.
+  """Launches `program` and blocks until it ends, holding the run directory's lock.
 
-  local_mp: one process per node, each node's output in `run_dir/node_logs/<label>_<i>` and,
-  with `console`, copied to the console. A node that exits with an error stops the program.
-  local_mt: every node is a thread of this process (call `prepare_launcher` first).
-  Nodes get `termination_notice_s` to stop after a stop request before they are killed.
+  local_mp: one process per node, each node's output in `run_dir/node_logs/<label>/<i>` and,
+  with `console`, copied to the console; every node exits soon after this process dies. A
+  node that dies with an error is named at once and the others are stopped: raises
+  NodeFailedError. A stop signal (Ctrl-C, SIGTERM, SIGHUP) stops the program, letting the nodes
+  write their checkpoints, and raises ProgramInterrupted. local_mt: every node is a thread of
+  this process (call `prepare_launcher` first). Nodes get `termination_notice_s` to stop after
+  a stop request before they are killed.
   """
   if not flags.FLAGS.is_parsed():
     flags.FLAGS(sys.argv[:1], known_only=True)
   if not flags.FLAGS['lp_termination_notice_secs'].present:
     flags.FLAGS.lp_termination_notice_secs = termination_notice_s
+  run_dir_lib.lock(run_dir)
   if launch_type == 'local_mt':
     manager = lp.launch(program, launch_type='local_mt', serialize_py_nodes=False)
     manager.wait()
     return
   if launch_type != 'local_mp':
     raise ValueError(f'unknown launch type {launch_type!r}; valid: {", ".join(LAUNCH_TYPES)}')
-  env = dict(NODE_ENV)
+  env = dict(NODE_ENV, **lifetime.node_env(run_dir))
   if loopback_only:
     env.update(loopback.preload_env())
   env.update(extra_env or {})
@@ -136,21 +268,18 @@ def launch(program: lp.Program, launch_type: str, run_dir: str, *, loopback_only
   tailer = _LogTailer(log_dir) if console else None
   if tailer:
     tailer.start()
+  saved_handlers = {sig: signal.getsignal(sig) for sig in _HANDLED_SIGNALS}
   try:
-    manager = lp.launch(program, launch_type='local_mp', local_resources=resources,
-                        terminal='output_to_files')
-    # Launchpad gives the termination notice only to the first program launched in a process
-    # (later ones never kill a stuck node) and, when the notice runs out, kills the launcher
-    # too. Every program launched here gets the notice, and only its own nodes are killed.
-    manager._termination_notice_secs = flags.FLAGS.lp_termination_notice_secs  # pylint: disable=protected-access
-    manager._kill_main_thread = False  # pylint: disable=protected-access
-    try:
-      manager.wait()
-    except RuntimeError as error:
-      manager.wait(raise_error=False)  # Let the other nodes stop (they were told to).
-      time.sleep(0.5)
-      raise NodeFailedError(
-          f'node failed: {last_error_of_nodes(log_dir) or error}; logs in {log_dir}') from None
+    with contextlib.redirect_stdout(io.StringIO()):  # Launchpad's "Logging to: <file>" lines.
+      manager = lp.launch(program, launch_type='local_mp', local_resources=resources,
+                          terminal='output_to_files')
+    watch = _ProgramWatch(manager, log_dir, flags.FLAGS.lp_termination_notice_secs)
+    watch.wait()
   finally:
     if tailer:
       tailer.stop()
+    _restore_signal_handlers(saved_handlers)
+  if watch.failure is not None:
+    raise NodeFailedError(watch.failure)
+  if watch.interrupted is not None:
+    raise ProgramInterrupted(watch.interrupted)

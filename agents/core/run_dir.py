@@ -11,13 +11,19 @@ learning rate, seeds of evaluation...) may change between sessions:
                                    resume_keys=('env_id', 'agent.lstm_units'))
 """
 
+import fcntl
 import json
 import os
 import shutil
+import socket
+import sys
 import tempfile
+import time
 from typing import Any, Dict, List, Optional, Sequence
 
 RUN_CONFIG = 'run_config.json'
+LOCK = '.lock'  # Held by the process running the run (see `lock`).
+NODE_LOCK = '.nodes.lock'  # Held, shared, by the nodes of its program (agents.core.lifetime).
 NODE_LOGS = 'node_logs'
 _MISSING = object()
 
@@ -69,6 +75,71 @@ def differing_keys(existing: Dict[str, Any], run_config: Dict[str, Any],
   return [key for key in resume_keys if _lookup(existing, key) != _lookup(run_config, key)]
 
 
+class RunLockedError(ValueError):
+  """Another process holds the run directory (a usage error: one line, exit status 2)."""
+
+
+_held_locks: Dict[str, int] = {}  # Run directory (absolute) -> file descriptor of its lock.
+
+
+def lock(run_dir: str, wait_for_nodes_s: float = 15.0):
+  """Makes this process the one run of `run_dir` until it exits (or calls `unlock`).
+
+  An exclusive lock on `run_dir/.lock` (flock: the kernel releases it however the process
+  ends), recording who holds it; idempotent within a process. Then waits up to
+  `wait_for_nodes_s` for the nodes of an earlier program on this directory, which hold
+  `NODE_LOCK` shared (agents.core.lifetime), to be gone (orphaned nodes stop within seconds of
+  their launcher's death). Raises RunLockedError naming the holder.
+  """
+  path = os.path.abspath(run_dir)
+  if path in _held_locks:
+    return
+  os.makedirs(path, exist_ok=True)
+  fd = os.open(os.path.join(path, LOCK), os.O_RDWR | os.O_CREAT, 0o644)
+  try:
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+  except BlockingIOError:
+    holder = os.read(fd, 4096).decode(errors='replace').strip() or 'unknown process'
+    os.close(fd)
+    raise RunLockedError(f'{run_dir} is in use by another run ({holder}); wait for it to end '
+                         'or choose another --logdir') from None
+  try:
+    _wait_for_nodes(path, wait_for_nodes_s)
+  except BaseException:
+    os.close(fd)
+    raise
+  os.ftruncate(fd, 0)
+  os.write(fd, (f'pid {os.getpid()} on {socket.gethostname()}, started '
+                f'{time.strftime("%Y-%m-%d %H:%M:%S")}: {" ".join(sys.argv)}\n').encode())
+  _held_locks[path] = fd
+
+
+def _wait_for_nodes(path: str, timeout_s: float):
+  fd = os.open(os.path.join(path, NODE_LOCK), os.O_RDWR | os.O_CREAT, 0o644)
+  try:
+    deadline = time.monotonic() + timeout_s
+    while True:
+      try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return  # Closing the descriptor releases it for this run's nodes.
+      except BlockingIOError:
+        if time.monotonic() > deadline:
+          raise RunLockedError(
+              f'processes of an earlier run still hold {os.path.join(path, NODE_LOCK)} after '
+              f'{timeout_s:.0f} s; end them (fuser -k {os.path.join(path, NODE_LOCK)}) and '
+              'try again') from None
+        time.sleep(0.2)
+  finally:
+    os.close(fd)
+
+
+def unlock(run_dir: str):
+  """Releases this process's lock on `run_dir`, if it holds one."""
+  fd = _held_locks.pop(os.path.abspath(run_dir), None)
+  if fd is not None:
+    os.close(fd)
+
+
 def write_or_check(run_dir: str, run_config: Dict[str, Any],
                    resume_keys: Sequence[str]) -> bool:
   """Starts or resumes the run in `run_dir` with `run_config`; True when resuming.
@@ -77,8 +148,11 @@ def write_or_check(run_dir: str, run_config: Dict[str, Any],
   holding a run config resumes that run if every one of `resume_keys` (the settings that fix
   what a checkpoint holds; 'a.b' names run_config['a']['b']) has the same value; the file is
   then rewritten with `run_config`, so that it records the latest session's settings. Raises
-  ValueError, touching nothing, naming the differing keys if one does not match.
+  ValueError, touching nothing, naming the differing keys if one does not match, and
+  RunLockedError if another process runs the directory. This process holds the directory's
+  lock from here until it exits (see `lock`).
   """
+  lock(run_dir)
   existing = read_config(run_dir)
   if existing is not None:
     different = differing_keys(existing, run_config, resume_keys)

@@ -22,6 +22,7 @@ from absl import logging
 import launchpad as lp
 import numpy as np
 
+from agents.core import lifetime
 from agents.core import stopping
 from agents.model_based import config as config_lib
 from agents.model_based import outputs
@@ -176,7 +177,7 @@ class Gatherer:
       json.dump(self.summary(), f, indent=2)
     print(f'[gatherer] every grid point is complete; summary in '
           f'{os.path.join(self._output_dir, "sweep.json")}', flush=True)
-    lp.stop()
+    lifetime.stop_program()
 
 
 def make_program(points: List[GridPoint], num_workers: int, seed: int,
@@ -189,9 +190,10 @@ def make_program(points: List[GridPoint], num_workers: int, seed: int,
     raise ValueError('num_seeds must not vary over the grid')
   program = lp.Program('model_based_sweep')
   with program.group('gatherer'):
-    gatherer = program.add_node(lp.CourierNode(Gatherer, output_dir, configs, names, seed))
+    gatherer = program.add_node(lifetime.courier_node(Gatherer, output_dir, configs, names, seed))
   gatherer.set_client_kwargs(call_timeout=SUBMIT_TIMEOUT_S)
   with program.group('worker'):
     for worker_id, groups in enumerate(assign_units(len(points), num_seeds, num_workers)):
-      program.add_node(lp.PyNode(run_worker, gatherer, worker_id, groups, configs, names, seed))
+      program.add_node(lp.PyNode(lifetime.guarded, run_worker, gatherer, worker_id, groups,
+                                 configs, names, seed))
   return program
