@@ -17,7 +17,9 @@ import os
 from absl import app
 from absl import flags
 
+from agents.core import cli
 from agents.core import launching
+from agents.core import run_dir
 from agents.model_based import config as config_lib
 from agents.model_based import results
 from agents.model_based import train
@@ -37,6 +39,12 @@ flags.DEFINE_integer('final_evaluations', 4, 'Evaluations averaged into the fina
 def main(argv):
   del argv
   train.quiet_jax_logs()
+  cli.check_flags({'num_steps': (1, None), 'num_seeds': (1, None), 'eval_frequency': (1, None),
+                   'final_evaluations': (1, None)})
+  try:
+    run_dir.check_usable(FLAGS.output_dir)
+  except ValueError as error:
+    launching.exit_with_usage_error(str(error))
   unknown = [a for a in FLAGS.agents if a not in tuned.AGENTS]
   if unknown:
     launching.exit_with_usage_error(f'unknown agent {unknown[0]!r} in --agents; valid: '
