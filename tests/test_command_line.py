@@ -49,7 +49,8 @@ def test_an_unusable_run_directory_is_one_line_and_nothing_is_written(tmp_path):
     'launch.model_based_plot', 'launch.model_based_results'])
 def test_help_exits_with_status_0(module, tmp_path):
   for help_flag in ('--help', '--helpfull'):
-    result = commands.run_module(module, help_flag, cwd=str(tmp_path))
+    result = commands.run_module(module, help_flag, cwd=str(tmp_path),
+                                 extra_env={'PYTHONPATH': commands.ROOT})
     assert result.returncode == 0, (module, help_flag, result.stderr[-2000:])
     assert 'flags' in result.stdout.lower(), result.stdout[-2000:]
   assert os.listdir(tmp_path) == []  # Asking for help writes nothing (no default run dir).

@@ -57,6 +57,8 @@ def write_config(directory, **changes):
     ({'episodic_env': False}, ["'episodic_env'", 'ProcMaze is episodic']),
     ({'eval_frequency': 7}, ["'eval_frequency'", 'must divide']),
     ({'alpha_adamm': 1e-3}, ["unknown config key 'alpha_adamm'"]),
+    ({'alpha_adam': float('nan')}, ["'alpha_adam' must be a finite number, got nan"]),
+    ({'gamma': float('inf')}, ["'gamma' must be a finite number, got inf"]),
 ])
 def test_bad_configs_are_one_line_naming_the_key(changes, fragments, tmp_path):
   config = write_config(str(tmp_path), **changes)
@@ -86,6 +88,26 @@ def test_unreadable_configs_and_bad_flags(tmp_path):
   assert_usage_error(run_command('launch.model_based', f'-c={config}', '--override=gamma'),
                      'KEY=VALUE')
   assert_usage_error(run_command('launch.model_based', f'-c={config}', '--seed=x'), 'seed')
+
+
+def test_unusable_output_directories_and_bad_numbers_are_refused(tmp_path):
+  config = write_config(str(tmp_path))
+  assert_usage_error(run_command('launch.model_based', f'-c={config}',
+                                 '--override=alpha_adam=NaN', f'-o={tmp_path / "run"}'),
+                     "'alpha_adam' must be a finite number")
+  for logdir, fragment in commands.unusable_logdirs(tmp_path):
+    before = commands.snapshot(tmp_path)
+    assert_usage_error(run_command('launch.model_based', f'-c={config}',
+                                   f'-o={os.path.join(logdir, "run")}'), fragment)
+    assert_usage_error(run_command('launch.model_based_sweep', f'-c={config}',
+                                   f'--output_dir={logdir}'), fragment)
+    assert_usage_error(run_command('launch.model_based_results', f'--output_dir={logdir}'),
+                       fragment)
+    assert commands.snapshot(tmp_path) == before, logdir
+  assert_usage_error(run_command('launch.model_based_sweep', f'-c={config}',
+                                 '--worker_threads=-1', f'--output_dir={tmp_path / "s"}'),
+                     '--worker_threads must be at least 0')
+  assert not (tmp_path / 's').exists()
 
 
 def test_an_existing_output_is_never_overwritten_silently(tmp_path):
