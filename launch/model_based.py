@@ -13,6 +13,7 @@ A bad config, flag or existing output is one line on stderr and exit status 2.
 """
 
 import os
+import sys
 
 from absl import app
 from absl import flags
@@ -59,8 +60,12 @@ def main(argv):
     launching.exit_with_usage_error(str(error))
   print(f'{config.agent_type} on {config.environment} {config.env_config}: {config.num_seeds} '
         f'seeds vmapped, {config.num_steps} steps each, outputs {output}.out', flush=True)
-  train.train(config, FLAGS.seed, output, label=os.path.basename(output),
-              logger=train.make_logger(os.path.basename(output), FLAGS.tensorboard_dir))
+  try:
+    train.train(config, FLAGS.seed, output, label=os.path.basename(output),
+                logger=train.make_logger(os.path.basename(output), FLAGS.tensorboard_dir))
+  except FloatingPointError as error:  # A non-finite loss: the outputs hold the last good chunk.
+    print(f'error: {error}', file=sys.stderr, flush=True)
+    sys.exit(1)
 
 
 if __name__ == '__main__':

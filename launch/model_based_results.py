@@ -13,6 +13,7 @@ an interrupted run continues where it stopped.
 """
 
 import os
+import sys
 
 from absl import app
 from absl import flags
@@ -58,9 +59,13 @@ def main(argv):
   settings = {'environment': 'ProcMaze grid_size 4', 'regime': FLAGS.regime,
               'num_steps': FLAGS.num_steps, 'num_seeds': FLAGS.num_seeds,
               'eval_frequency': FLAGS.eval_frequency, 'seed': FLAGS.seed}
-  summary = results.run(
-      configs, FLAGS.output_dir, FLAGS.seed, FLAGS.final_evaluations, settings,
-      title=f'ProcMaze 4x4, {FLAGS.regime}-data configs, {FLAGS.num_steps} steps')
+  try:
+    summary = results.run(
+        configs, FLAGS.output_dir, FLAGS.seed, FLAGS.final_evaluations, settings,
+        title=f'ProcMaze 4x4, {FLAGS.regime}-data configs, {FLAGS.num_steps} steps')
+  except FloatingPointError as error:  # A non-finite loss; finished agents' outputs are kept.
+    print(f'error: {error}', file=sys.stderr, flush=True)
+    sys.exit(1)
   print(f'final evaluation return (mean of the last {FLAGS.final_evaluations} evaluations, '
         f'{FLAGS.num_seeds} seeds):')
   print(results.format_finals(summary['agents']))

@@ -198,3 +198,29 @@ def test_bootstrap_band_of_the_plot():
   assert 0.0 <= low[1] < 3.0 < high[1] <= 6.0
   np.testing.assert_allclose(outputs.moving_average(np.arange(5.0)[:, None], 2)[:, 0],
                              [0.5, 1.5, 2.5, 3.5])
+
+
+# launch.model_based with the config's alpha_adam replaced by NaN after its validation, as if a
+# run diverged: the command must end with one error line and a non-zero status.
+_NAN_LEARNING_RATE = '''
+import dataclasses
+from absl import app
+from agents.core import cli
+from agents.model_based import config as config_lib
+load = config_lib.load
+config_lib.load = lambda *args: dataclasses.replace(load(*args), alpha_adam=float('nan'))
+from launch import model_based
+app.run(model_based.main, flags_parser=cli.parse_flags)
+'''
+
+
+def test_a_non_finite_loss_ends_the_command_with_one_error_line(tmp_path):
+  config = write_config(str(tmp_path), num_steps=30, training_start_time=10)
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3', **FAST_COMPILE)
+  result = subprocess.run(
+      [sys.executable, '-c', _NAN_LEARNING_RATE, f'-c={config}', f'-o={tmp_path / "run"}'],
+      cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+  assert result.returncode == 1, result.stderr[-2000:]
+  errors = [line for line in result.stderr.splitlines() if line.startswith('error:')]
+  assert len(errors) == 1 and 'non-finite loss at environment step' in errors[0], result.stderr
+  assert 'Traceback' not in result.stderr
