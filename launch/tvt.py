@@ -152,8 +152,11 @@ def main(argv):
   signal.signal(signal.SIGTERM, _interrupt)
   factory, config = make_configs()
   run_dir = FLAGS.logdir
+  # local_mt and the single-process agent serve Reverb in this process: both restart it with
+  # the loopback shim (before anything is written) so that the server listens on loopback only.
+  launching.prepare_launcher(FLAGS.launch_type if FLAGS.distributed else 'local_mt',
+                             FLAGS.loopback_only)
   if FLAGS.distributed:
-    launching.prepare_launcher(FLAGS.launch_type, FLAGS.loopback_only)
     steps = (None if FLAGS.num_episodes is None else
              FLAGS.num_episodes * config.batch_size * config.episode_length)
     program_config = distributed.DistributedConfig(
