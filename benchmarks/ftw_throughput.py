@@ -31,6 +31,7 @@ import psutil
 import tensorflow as tf  # pylint: disable=unused-import
 
 import environments
+from agents.core import loopback
 from agents.ftw import config as config_lib
 
 FLAGS = flags.FLAGS
@@ -120,8 +121,8 @@ def learner_rates(steps: int) -> Dict[str, float]:
 def _serve(tables_blob, port_queue):
   """Child process: a Reverb server with the given tables; reports its port, serves forever."""
   import pickle  # pylint: disable=g-import-not-at-top
-  import reverb  # pylint: disable=g-import-not-at-top
-  server = reverb.Server(pickle.loads(tables_blob)(), port=None)
+  from agents.core import servers  # pylint: disable=g-import-not-at-top
+  server = servers.make_local_server(pickle.loads(tables_blob)())
   port_queue.put(server.port)
   server.wait()
 
@@ -283,4 +284,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  loopback.reexec_with_shim()  # In-process Reverb servers then listen on loopback only.
   app.run(main)

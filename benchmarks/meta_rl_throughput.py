@@ -29,6 +29,8 @@ import environments
 from agents.core import distributed
 from agents.core import environment_loop
 from agents.core import launching
+from agents.core import loopback
+from agents.core import servers
 from agents.meta_rl import agent as agent_lib
 from agents.meta_rl import builder as builder_lib
 from agents.meta_rl import config as config_lib
@@ -79,7 +81,7 @@ def learner_updates_per_second(env_id: str, updates: int = 300) -> float:
       config_lib.MetaRLConfig(unroll_length=CONFIG.unroll_length, batch_size=CONFIG.batch_size,
                               max_queue_size=episodes * items_per_episode))
   tables = builder.make_replay_tables(spec)
-  server = reverb.Server(tables, port=None)
+  server = servers.make_local_server(tables)
   client = reverb.Client(f'localhost:{server.port}')
   network = builder.make_networks(spec)
   actor = builder.make_actor(network, None, [builder.make_adder(client)
@@ -186,4 +188,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  loopback.reexec_with_shim()  # In-process Reverb servers then listen on loopback only.
   app.run(main, flags_parser=launching.parse_flags)

@@ -30,6 +30,8 @@ from absl import flags
 # does not. TF_ENABLE_ONEDNN_OPTS still applies: each measurement is its own process.
 import tensorflow as tf  # noqa: F401  # pylint: disable=unused-import
 
+from agents.core import loopback  # pylint: disable=g-bad-import-order
+
 FLAGS = flags.FLAGS
 flags.DEFINE_string('measure', None, 'Internal: run one measurement and print its JSON.')
 flags.DEFINE_boolean('quick', False, 'Smaller budgets (noisier figures).')
@@ -235,4 +237,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  loopback.reexec_with_shim()  # In-process Reverb servers then listen on loopback only.
   app.run(main)

@@ -25,6 +25,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 from absl import logging
 import numpy as np
 
+from agents.core import cli
 from hyperparameters import elo
 from hyperparameters import matchmaking
 
@@ -41,17 +42,15 @@ class PbtConfig:
   check_period_s: float = 2.0  # How often the controller looks for ready members.
 
   def validate(self):
-    if self.ready_steps < 1:
-      raise ValueError(f'ready_steps must be at least 1, got {self.ready_steps}')
-    if not 0.5 <= self.exploit_threshold <= 1.0:
-      raise ValueError(f'exploit_threshold must be in [0.5, 1], got {self.exploit_threshold}')
-    if self.elo_k <= 0:
-      raise ValueError(f'elo_k must be positive, got {self.elo_k}')
+    """Raises ValueError naming the first impossible (or non-finite) field."""
+    cli.check_number('ready_steps', self.ready_steps, 1, integer=True)
+    cli.check_number('exploit_threshold', self.exploit_threshold, 0.5, 1.0)
+    cli.check_number('elo_k', self.elo_k, 0.0, min_inclusive=False)
+    cli.check_number('matchmaking_sd', self.matchmaking_sd, 0.0, min_inclusive=False)
+    cli.check_number('check_period_s', self.check_period_s, 0.0, min_inclusive=False)
     if self.team_aggregate not in elo.TEAM_AGGREGATES:
       raise ValueError(f'team_aggregate must be one of {elo.TEAM_AGGREGATES}, got '
                        f'{self.team_aggregate!r}')
-    if self.matchmaking_sd <= 0:
-      raise ValueError(f'matchmaking_sd must be positive, got {self.matchmaking_sd}')
 
 
 def _to_jsonable(value):

@@ -1,6 +1,7 @@
 """Initial ranges of evolved values and their random draws, without TensorFlow (flag checks use
 them before anything heavy is imported)."""
 
+import math
 import numbers
 from typing import Tuple, Union
 
@@ -15,6 +16,8 @@ def check_range(name: str, value_or_range, positive: bool = True) -> Union[float
     raise ValueError(f'{name} must be a number or a (min, max) pair, got {value_or_range!r}')
   if isinstance(value_or_range, numbers.Real):
     value = float(value_or_range)
+    if not math.isfinite(value):
+      raise ValueError(f'{name} must be a finite number, got {value}')
     if positive and value < 0:
       raise ValueError(f'{name} must not be negative, got {value}')
     return value
@@ -23,6 +26,8 @@ def check_range(name: str, value_or_range, positive: bool = True) -> Union[float
   except (TypeError, ValueError):
     raise ValueError(f'{name} must be a number or a (min, max) pair, '
                      f'got {value_or_range!r}') from None
+  if not (math.isfinite(low) and math.isfinite(high)):
+    raise ValueError(f'{name} range must be finite numbers, got ({low:g}, {high:g})')
   if low > high:
     raise ValueError(f'{name} range has min {low:g} above max {high:g}')
   if positive and low <= 0:

@@ -1,6 +1,7 @@
 """The flags of the FTW training commands and their validation into configs.
 
-Every bad value ends the command before anything is created, with one line and exit status 2.
+Every bad value (NaN and infinities included) and an unusable --logdir end the command before
+anything is created, with one line and exit status 2.
 """
 
 import os
@@ -10,6 +11,7 @@ from absl import flags
 
 import environments
 from agents.core import cli
+from agents.core import run_dir
 from agents.ftw import config as config_lib
 from environments import ctf
 from environments.ctf import bots as bots_lib
@@ -79,9 +81,9 @@ def define_flags(logdir: str, num_steps: int, max_minutes: float):
 
 def _floats(name: str, values: List[str]):
   try:
-    numbers = [float(v) for v in values]
+    numbers = [cli.check_number(f'--{name}', float(v)) for v in values]
   except ValueError:
-    cli.exit_with_usage_error(f'--{name} must be numbers, got {",".join(values)}')
+    cli.exit_with_usage_error(f'--{name} must be finite numbers, got {",".join(values)}')
   if len(numbers) == 1:
     return numbers[0]
   if len(numbers) == 2:
@@ -94,9 +96,10 @@ def _internal_rewards() -> Dict:
   if len(values) in (1, 2):
     return {'internal_rewards': _floats('internal_rewards', values)}
   try:
-    weights = tuple(float(v) for v in values)
+    weights = tuple(cli.check_number('--internal_rewards', float(v)) for v in values)
   except ValueError:
-    cli.exit_with_usage_error(f'--internal_rewards must be numbers, got {",".join(values)}')
+    cli.exit_with_usage_error(
+        f'--internal_rewards must be finite numbers, got {",".join(values)}')
   if len(weights) != ctf.NUM_EVENTS:
     cli.exit_with_usage_error(
         f'--internal_rewards has {len(weights)} weights but the arena has {ctf.NUM_EVENTS} '
@@ -123,9 +126,13 @@ def configs_from_flags() -> Tuple[str, Dict, config_lib.FtwConfig, config_lib.Pr
     cli.exit_with_usage_error(
         f'--population_size must be at least 2 (PBT needs members to compare), got '
         f'{FLAGS.population_size}')
-  for name in ('num_steps', 'episode_length', 'eval_matches', 'final_eval_matches'):
-    if getattr(FLAGS, name) < 1:
-      cli.exit_with_usage_error(f'--{name} must be at least 1, got {getattr(FLAGS, name)}')
+  positive = {'min_inclusive': False}
+  cli.check_flags({
+      'num_steps': (1, None), 'episode_length': (1, None), 'eval_matches': (1, None),
+      'final_eval_matches': (1, None), 'num_arenas': (1, None), 'matches_per_arena': (1, None),
+      'unroll_length': (2, None), 'batch_size': (1, None), 'ready_steps': (1, None),
+      'max_minutes': (0, None), 'exploit_threshold': (0.5, 1), 'bot_match_fraction': (0, 1),
+      'eval_period_s': (0, None, positive)})
   for name in ('eval_bots', 'training_bots'):
     for bot in getattr(FLAGS, name):
       if bot not in bots_lib.BOT_NAMES:
@@ -160,6 +167,7 @@ def configs_from_flags() -> Tuple[str, Dict, config_lib.FtwConfig, config_lib.Pr
         training_bots=tuple(FLAGS.training_bots), evaluation_matches=FLAGS.eval_matches,
         evaluation_bots=tuple(FLAGS.eval_bots), evaluation_period_s=FLAGS.eval_period_s)
     program_config.validate()
+    run_dir.check_usable(FLAGS.logdir)
   except ValueError as error:
     cli.exit_with_usage_error(str(error))
   return arena_id, arena_kwargs, agent_config, program_config

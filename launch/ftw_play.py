@@ -63,6 +63,7 @@ def _players(arena: ctf.CaptureTheFlag, arena_id: str):
 def main(argv):
   del argv
   arena_id = ftw_common.arena_id_from_flag(FLAGS.arena)
+  cli.check_flag('episode_length', 1)
   try:
     sizes = [int(v) for v in FLAGS.map_size]
     arena = environments.make(arena_id, episode_length=FLAGS.episode_length,

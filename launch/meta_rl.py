@@ -17,6 +17,7 @@ from absl import flags
 
 import environments
 from agents.core import cli
+from agents.core import run_dir
 from agents.meta_rl import config as config_lib
 
 _DEFAULTS = config_lib.MetaRLConfig()
@@ -52,13 +53,11 @@ flags.DEFINE_bool('vtrace', _DEFAULTS.off_policy_correction,
 
 def _configs():
   """Validated agent and program configs from the flags; exits with status 2 on bad values."""
-  if FLAGS.num_workers < 1:
-    cli.exit_with_usage_error(f'--num_workers must be at least 1, got {FLAGS.num_workers}')
-  if FLAGS.num_steps < 1:
-    cli.exit_with_usage_error(f'--num_steps must be at least 1, got {FLAGS.num_steps}')
-  if FLAGS.eval_episodes < 1:
-    cli.exit_with_usage_error(
-        f'--eval_episodes must be at least 1, got {FLAGS.eval_episodes}')
+  cli.check_flags({
+      'num_workers': (1, None), 'num_trials': (1, None), 'num_steps': (1, None),
+      'envs_per_worker': (1, None), 'eval_episodes': (1, None), 'unroll_length': (1, None),
+      'batch_size': (1, None), 'learning_rate': (0, None, {'min_inclusive': False}),
+      'discount': (0, 1), 'entropy_cost': (0, None)})
   try:
     env_id = environments.canonical_id(FLAGS.env_id)
     eval_ids = [environments.canonical_id(e) for e in FLAGS.eval_env_ids] or [env_id]
@@ -75,6 +74,7 @@ def _configs():
         envs_per_actor=FLAGS.envs_per_worker, max_actor_steps=FLAGS.num_steps,
         seed=FLAGS.seed)
     program_config.validate()
+    run_dir.check_usable(FLAGS.logdir)
   except ValueError as error:  # Includes UnknownEnvironmentError.
     cli.exit_with_usage_error(str(error))
   return env_id, eval_ids, agent_config, program_config

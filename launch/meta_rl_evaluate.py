@@ -15,6 +15,7 @@ from absl import app
 from absl import flags
 
 from agents.core import cli
+from agents.core import run_dir
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('logdir', 'runs/meta_rl', 'Run directory of a training run.', short_name='l')
@@ -28,8 +29,7 @@ flags.DEFINE_list('gittins_discounts', ['0.9', '0.99'], 'Discounts of the Gittin
 
 def main(argv):
   del argv
-  if FLAGS.episodes < 1:
-    cli.exit_with_usage_error(f'--episodes must be at least 1, got {FLAGS.episodes}')
+  cli.check_flag('episodes', 1)
   if not os.path.isdir(FLAGS.logdir):
     cli.exit_with_usage_error(f'--logdir {FLAGS.logdir} does not exist')
   try:
@@ -37,8 +37,13 @@ def main(argv):
   except ValueError:
     cli.exit_with_usage_error(
         f'--gittins_discounts must be numbers, got {",".join(FLAGS.gittins_discounts)}')
-  if not all(0 < g < 1 for g in discounts):
-    cli.exit_with_usage_error('--gittins_discounts must lie in (0, 1)')
+  try:
+    for discount in discounts:
+      cli.check_number('--gittins_discounts', discount, 0, 1, min_inclusive=False,
+                       max_inclusive=False)
+    run_dir.check_usable(FLAGS.logdir)  # The evaluation's json and png are written there.
+  except ValueError as error:
+    cli.exit_with_usage_error(str(error))
   from agents.meta_rl import experiment  # pylint: disable=g-import-not-at-top
   try:
     experiment.evaluate_run(FLAGS.logdir, FLAGS.env_id, FLAGS.episodes, FLAGS.seed,

@@ -17,6 +17,7 @@ from absl import app
 from absl import flags
 
 from agents.core import cli
+from agents.core import run_dir as run_dir_lib
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('logdir', 'runs/meta_rl_experiments', 'Root of the runs.', short_name='l')
@@ -38,10 +39,13 @@ EXPERIMENTS = (
 
 def main(argv):
   del argv
-  for name in ('independent_steps', 'easy_steps', 'num_workers', 'envs_per_worker',
-               'eval_episodes'):
-    if FLAGS[name].value < 1:
-      cli.exit_with_usage_error(f'--{name} must be at least 1, got {FLAGS[name].value}')
+  cli.check_flags({name: (1, None) for name in ('independent_steps', 'easy_steps',
+                                                'num_workers', 'envs_per_worker',
+                                                'eval_episodes')})
+  try:
+    run_dir_lib.check_usable(FLAGS.logdir)
+  except ValueError as error:
+    cli.exit_with_usage_error(str(error))
   # pylint: disable=g-import-not-at-top
   from agents.core import distributed
   from agents.meta_rl import config as config_lib

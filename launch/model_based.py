@@ -13,11 +13,13 @@ A bad config, flag or existing output is one line on stderr and exit status 2.
 """
 
 import os
+import sys
 
 from absl import app
 from absl import flags
 
 from agents.core import launching
+from agents.core import run_dir
 from agents.model_based import config as config_lib
 from agents.model_based import train
 
@@ -50,10 +52,20 @@ def main(argv):
   if existing and not FLAGS.overwrite:
     launching.exit_with_usage_error(f'{existing[0]} exists; pass --overwrite or choose another '
                                     f'--output')
+  try:  # The outputs' directory, and TensorBoard's, must take files before training starts.
+    run_dir.check_usable(os.path.dirname(os.path.abspath(output)))
+    if FLAGS.tensorboard_dir:
+      run_dir.check_usable(FLAGS.tensorboard_dir)
+  except ValueError as error:
+    launching.exit_with_usage_error(str(error))
   print(f'{config.agent_type} on {config.environment} {config.env_config}: {config.num_seeds} '
         f'seeds vmapped, {config.num_steps} steps each, outputs {output}.out', flush=True)
-  train.train(config, FLAGS.seed, output, label=os.path.basename(output),
-              logger=train.make_logger(os.path.basename(output), FLAGS.tensorboard_dir))
+  try:
+    train.train(config, FLAGS.seed, output, label=os.path.basename(output),
+                logger=train.make_logger(os.path.basename(output), FLAGS.tensorboard_dir))
+  except FloatingPointError as error:  # A non-finite loss: the outputs hold the last good chunk.
+    print(f'error: {error}', file=sys.stderr, flush=True)
+    sys.exit(1)
 
 
 if __name__ == '__main__':

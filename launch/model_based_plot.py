@@ -9,10 +9,14 @@ bootstrapped 95% confidence interval of the mean over seeds (seaborn's default, 
 release's plot uses); the PNG is written, not shown.
 """
 
+import os
+
 from absl import app
 from absl import flags
 
+from agents.core import cli
 from agents.core import launching
+from agents.core import run_dir
 from agents.model_based import outputs
 
 FLAGS = flags.FLAGS
@@ -29,9 +33,11 @@ def main(argv):
   del argv
   if not FLAGS.data:
     launching.exit_with_usage_error('--data needs at least one .out file')
-  for name in ('window', 'frequency'):
-    if FLAGS[name].value < 1:
-      launching.exit_with_usage_error(f'--{name} must be at least 1, got {FLAGS[name].value}')
+  cli.check_flags({'window': (1, None), 'frequency': (1, None)})
+  try:
+    run_dir.check_usable(os.path.dirname(os.path.abspath(FLAGS.output)))
+  except ValueError as error:
+    launching.exit_with_usage_error(str(error))
   if FLAGS.labels and len(FLAGS.labels) != len(FLAGS.data):
     launching.exit_with_usage_error(f'--labels has {len(FLAGS.labels)} entries for '
                                     f'{len(FLAGS.data)} --data files')

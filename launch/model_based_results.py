@@ -13,11 +13,14 @@ an interrupted run continues where it stopped.
 """
 
 import os
+import sys
 
 from absl import app
 from absl import flags
 
+from agents.core import cli
 from agents.core import launching
+from agents.core import run_dir
 from agents.model_based import config as config_lib
 from agents.model_based import results
 from agents.model_based import train
@@ -37,6 +40,12 @@ flags.DEFINE_integer('final_evaluations', 4, 'Evaluations averaged into the fina
 def main(argv):
   del argv
   train.quiet_jax_logs()
+  cli.check_flags({'num_steps': (1, None), 'num_seeds': (1, None), 'eval_frequency': (1, None),
+                   'final_evaluations': (1, None)})
+  try:
+    run_dir.check_usable(FLAGS.output_dir)
+  except ValueError as error:
+    launching.exit_with_usage_error(str(error))
   unknown = [a for a in FLAGS.agents if a not in tuned.AGENTS]
   if unknown:
     launching.exit_with_usage_error(f'unknown agent {unknown[0]!r} in --agents; valid: '
@@ -50,9 +59,13 @@ def main(argv):
   settings = {'environment': 'ProcMaze grid_size 4', 'regime': FLAGS.regime,
               'num_steps': FLAGS.num_steps, 'num_seeds': FLAGS.num_seeds,
               'eval_frequency': FLAGS.eval_frequency, 'seed': FLAGS.seed}
-  summary = results.run(
-      configs, FLAGS.output_dir, FLAGS.seed, FLAGS.final_evaluations, settings,
-      title=f'ProcMaze 4x4, {FLAGS.regime}-data configs, {FLAGS.num_steps} steps')
+  try:
+    summary = results.run(
+        configs, FLAGS.output_dir, FLAGS.seed, FLAGS.final_evaluations, settings,
+        title=f'ProcMaze 4x4, {FLAGS.regime}-data configs, {FLAGS.num_steps} steps')
+  except FloatingPointError as error:  # A non-finite loss; finished agents' outputs are kept.
+    print(f'error: {error}', file=sys.stderr, flush=True)
+    sys.exit(1)
   print(f'final evaluation return (mean of the last {FLAGS.final_evaluations} evaluations, '
         f'{FLAGS.num_seeds} seeds):')
   print(results.format_finals(summary['agents']))

@@ -23,7 +23,9 @@ from absl import app
 from absl import flags
 import launchpad as lp  # noqa: F401  # pylint: disable=unused-import  (defines the lp_* flags)
 
+from agents.core import cli
 from agents.core import launching
+from agents.core import run_dir
 from agents.model_based import config as config_lib
 from agents.model_based import sweep
 from agents.model_based import train
@@ -46,8 +48,11 @@ def main(argv):
   train.quiet_jax_logs()
   if FLAGS.config is None:
     launching.exit_with_usage_error('--config is required')
-  if FLAGS.num_workers < 1:
-    launching.exit_with_usage_error(f'--num_workers must be at least 1, got {FLAGS.num_workers}')
+  cli.check_flags({'num_workers': (1, None), 'worker_threads': (0, None)})
+  try:
+    run_dir.check_usable(FLAGS.output_dir)
+  except ValueError as error:
+    launching.exit_with_usage_error(str(error))
   try:
     base = config_lib.load(FLAGS.config, FLAGS.override)
   except config_lib.ConfigError as error:

@@ -29,6 +29,7 @@ import sys
 from absl import app
 from absl import flags
 
+from agents.core import cli
 from agents.core import distributed
 from agents.core import launching
 from agents.core import run_dir as run_dir_lib
@@ -97,20 +98,22 @@ def environment_kwargs() -> dict:
 
 
 def _check_flags():
-  """Exits with status 2 and one line for values no run could use."""
-  positive = ('logging_frequency', 'batch_size', 'num_actors', 'envs_per_actor')
-  for name in positive:
-    if FLAGS[name].value < 1:
-      launching.exit_with_usage_error(f'--{name} must be at least 1, got {FLAGS[name].value}')
-  if FLAGS.num_episodes is not None and FLAGS.num_episodes < 1:
-    launching.exit_with_usage_error(f'--num_episodes must be at least 1, got '
-                                    f'{FLAGS.num_episodes}')
+  """Exits with status 2 and one line for values no run could use or an unusable --logdir.
+
+  NaN and infinities are refused too; called before anything is written.
+  """
+  cli.check_flags({
+      'logging_frequency': (1, None), 'batch_size': (1, None), 'num_actors': (1, None),
+      'envs_per_actor': (1, None), 'num_episodes': (1, None, {'optional': True}),
+      'checkpoint_minutes': (0, None, {'min_inclusive': False})})
   if FLAGS.distributed and not FLAGS.logdir:
     launching.exit_with_usage_error('--distributed needs --logdir (node logs and checkpoints '
                                     'live there)')
-  if FLAGS.checkpoint_minutes <= 0:
-    launching.exit_with_usage_error(f'--checkpoint_minutes must be positive, got '
-                                    f'{FLAGS.checkpoint_minutes}')
+  if FLAGS.logdir:
+    try:
+      run_dir_lib.check_usable(FLAGS.logdir)
+    except ValueError as error:
+      launching.exit_with_usage_error(str(error))
 
 
 def make_configs():
@@ -149,8 +152,21 @@ def main(argv):
   signal.signal(signal.SIGTERM, _interrupt)
   factory, config = make_configs()
   run_dir = FLAGS.logdir
+  # local_mt and the single-process agent serve Reverb in this process: both restart it with
+  # the loopback shim (before anything is written) so that the server listens on loopback only.
+  launching.prepare_launcher(FLAGS.launch_type if FLAGS.distributed else 'local_mt',
+                             FLAGS.loopback_only)
   if FLAGS.distributed:
-    launching.prepare_launcher(FLAGS.launch_type, FLAGS.loopback_only)
+    steps = (None if FLAGS.num_episodes is None else
+             FLAGS.num_episodes * config.batch_size * config.episode_length)
+    program_config = distributed.DistributedConfig(
+        run_dir=run_dir, num_actors=FLAGS.num_actors, envs_per_actor=FLAGS.envs_per_actor,
+        max_actor_steps=steps, seed=FLAGS.seed, with_evaluator=False,
+        checkpoint_period_minutes=FLAGS.checkpoint_minutes)
+    try:
+      program_config.validate()
+    except ValueError as error:
+      launching.exit_with_usage_error(str(error))
   if run_dir:
     run_config = experiment.make_run_config(FLAGS.pycolab_game, environment_kwargs(), config,
                                             FLAGS.seed, FLAGS.distributed)
@@ -167,12 +183,6 @@ def main(argv):
                        if run_dir else ''), flush=True)
   try:
     if FLAGS.distributed:
-      steps = (None if FLAGS.num_episodes is None else
-               FLAGS.num_episodes * config.batch_size * config.episode_length)
-      program_config = distributed.DistributedConfig(
-          run_dir=run_dir, num_actors=FLAGS.num_actors, envs_per_actor=FLAGS.envs_per_actor,
-          max_actor_steps=steps, seed=FLAGS.seed, with_evaluator=False,
-          checkpoint_period_minutes=FLAGS.checkpoint_minutes)
       builder = builder_lib.TVTBuilder(config, run_dir, FLAGS.logging_frequency)
       program = distributed.make_program(builder, factory, program_config, name='tvt')
       launching.launch(program, FLAGS.launch_type, run_dir, loopback_only=FLAGS.loopback_only,

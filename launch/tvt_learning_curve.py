@@ -20,7 +20,9 @@ import sys
 from absl import app
 from absl import flags
 
+from agents.core import cli
 from agents.core import launching
+from agents.core import run_dir
 from agents.tvt import experiment
 
 FLAGS = flags.FLAGS
@@ -61,8 +63,11 @@ def train(logdir: str, episodes: int, seed: int, parallel: bool):
 
 def main(argv):
   del argv
-  if FLAGS.episodes < 16:
-    launching.exit_with_usage_error(f'--episodes must be at least 16, got {FLAGS.episodes}')
+  cli.check_flag('episodes', 16)
+  try:
+    run_dir.check_usable(FLAGS.logdir)
+  except ValueError as error:
+    launching.exit_with_usage_error(str(error))
   os.makedirs(FLAGS.logdir, exist_ok=True)
   if not FLAGS.plot_only:
     train(FLAGS.logdir, FLAGS.episodes, FLAGS.seed, FLAGS.parallel)

@@ -9,18 +9,18 @@ import reverb
 import tensorflow as tf
 
 from agents.core import datasets
+from agents.core import servers
 
 SIGNATURE = tf.TensorSpec([1], tf.int64, name='index')
 
 
 @pytest.fixture
 def server():
-  server = reverb.Server([
+  server = servers.make_local_server([
       reverb.Table.queue('queue', 1000, signature=SIGNATURE),
       reverb.Table('replay', sampler=reverb.selectors.Uniform(),
                    remover=reverb.selectors.Fifo(), max_size=100,
-                   rate_limiter=reverb.rate_limiters.MinSize(3), signature=SIGNATURE)],
-                         port=None)
+                   rate_limiter=reverb.rate_limiters.MinSize(3), signature=SIGNATURE)])
   yield server
   server.stop()
 
@@ -81,3 +81,38 @@ def test_a_replay_batch_is_ready_from_the_tables_minimum_size_and_leaves_the_ite
   for _ in range(3):
     assert set(next(iterator).data[:, 0].tolist()) <= {0, 1, 2}
   assert client.server_info()['replay'].current_size == 3
+
+
+_LOOPBACK = {'0100007F',  # 127.0.0.1 in /proc/net/tcp
+             '0000000000000000FFFF00000100007F',  # ::ffff:127.0.0.1 in /proc/net/tcp6
+             '00000000000000000000000001000000'}  # ::1
+
+
+def _listening_addresses(port):
+  """The local addresses (hex, as /proc/net/tcp* writes them) listening on `port`."""
+  addresses = []
+  for table in ('/proc/net/tcp', '/proc/net/tcp6'):
+    with open(table) as f:
+      for line in f.readlines()[1:]:
+        fields = line.split()
+        address, local_port = fields[1].split(':')
+        if int(local_port, 16) == port and fields[3] == '0A':  # 0A: LISTEN.
+          addresses.append(address)
+  return addresses
+
+
+def test_the_in_process_reverb_server_listens_on_loopback_only(server):
+  addresses = _listening_addresses(server.port)
+  assert addresses, f'nothing listens on port {server.port}'
+  assert set(addresses) <= _LOOPBACK, addresses  # Not [::] or 0.0.0.0: no other host reaches it.
+
+
+def test_without_the_shim_one_warning_says_how_to_keep_the_server_on_loopback(monkeypatch):
+  from absl import logging  # pylint: disable=g-import-not-at-top
+  warnings = []
+  monkeypatch.setattr(servers.loopback, 'active_in_this_process', lambda: False)
+  monkeypatch.setattr(servers, '_warned', False)
+  monkeypatch.setattr(logging, 'warning', lambda message, *args: warnings.append(message))
+  for _ in range(2):
+    servers.make_local_server([reverb.Table.queue('queue', 10)]).stop()
+  assert len(warnings) == 1 and 'reexec_with_shim()' in warnings[0], warnings

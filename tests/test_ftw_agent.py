@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import reverb
 
+from agents.core import servers
 from agents.ftw import agent as agent_lib
 from agents.ftw import config as config_lib
 from agents.ftw import utils
@@ -51,7 +52,7 @@ def test_adders_write_overlapping_unrolls_with_the_first_core_state_and_route_wi
   tables, _, _ = utils.create_reverb_tables(
       batch_size=2, max_queue_size=10, use_pixel_control=True, use_reward_prediction=True,
       environment_spec=spec, extras_spec=extras, sequence_length=T)
-  server = reverb.Server(tables, port=None)
+  server = servers.make_local_server(tables)
   try:
     client = reverb.Client(f'localhost:{server.port}')
     adder, rp_adder = utils.create_adders(client, T, use_pixel_control=True,

@@ -27,11 +27,34 @@ def _run(*args, timeout=180):
     (['--num_arenas=zero'], ['num_arenas']),
     (['--bot_match_fraction=1.5'], ['bot_match_fraction must be in [0, 1]']),
     (['--launch_type=vertex_ai'], ['needs xmanager']),
+    (['--max_minutes=nan'], ['--max_minutes must be a finite number (at least 0), got nan']),
+    (['--max_minutes=inf'], ['--max_minutes must be a finite number']),
+    (['--learning_rate=nan'], ['--learning_rate must be finite numbers']),
+    (['--learning_rate=1e-5,inf'], ['--learning_rate must be finite numbers']),
+    (['--exploit_threshold=nan'], ['--exploit_threshold must be a finite number']),
+    (['--eval_period_s=0'], ['--eval_period_s must be positive']),
 ])
 def test_bad_flags_give_one_line_and_exit_status_2(args, fragments, tmp_path):
   result = _run(f'--logdir={tmp_path / "run"}', *args)
   commands.assert_usage_error(result, *fragments)
   assert not (tmp_path / 'run').exists(), 'a rejected command must not create its run'
+
+
+def test_an_unusable_run_directory_is_one_line_and_nothing_is_written(tmp_path):
+  for logdir, fragment in commands.unusable_logdirs(tmp_path):
+    before = commands.snapshot(tmp_path)
+    commands.assert_usage_error(_run(f'--logdir={logdir}'), fragment)
+    assert commands.snapshot(tmp_path) == before, logdir
+
+
+def test_a_nan_in_the_config_is_refused_by_its_validation():
+  from agents.ftw import config as config_lib  # pylint: disable=g-import-not-at-top
+  with pytest.raises(ValueError, match='max_wall_s must be a finite number'):
+    config_lib.ProgramConfig(run_dir='x', max_wall_s=float('nan')).validate()
+  with pytest.raises(ValueError, match='discount must be a finite number'):
+    config_lib.grid_world_config(discount=float('nan'))
+  with pytest.raises(ValueError, match='learning_rate must be a finite number'):
+    config_lib.grid_world_config(learning_rate=float('nan'))
 
 
 def test_a_directory_holding_another_population_is_left_alone(tmp_path):

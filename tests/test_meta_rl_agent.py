@@ -9,6 +9,7 @@ from acme import specs
 import environments
 from agents.core import distributed
 from agents.core import environment_loop
+from agents.core import servers
 from agents.meta_rl import agent as agent_lib
 from agents.meta_rl import builder as builder_lib
 from agents.meta_rl import config as config_lib
@@ -56,7 +57,7 @@ def test_nan_loss_is_refused_before_touching_the_weights():
   spec = specs.make_environment_spec(env)
   config = config_lib.MetaRLConfig(num_trials=10, unroll_length=10, batch_size=1)
   builder = builder_lib.MetaRLBuilder(config)
-  server = reverb.Server(builder.make_replay_tables(spec), port=None)
+  server = servers.make_local_server(builder.make_replay_tables(spec))
   client = reverb.Client(f'localhost:{server.port}')
   network = builder.make_networks(spec)
   adder = builder.make_adder(client)

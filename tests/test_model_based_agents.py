@@ -201,3 +201,25 @@ def test_runs_are_reproducible_and_seeds_independent_of_their_company():
   np.testing.assert_allclose(np.array(first)[:, 1:2], alone, atol=1e-4)
   other = [r.reward_rates for r in exp.start(seed=6)]
   assert not np.array_equal(first, other)
+
+
+def test_a_non_finite_loss_stops_training_and_nothing_non_finite_is_saved(tmp_path):
+  """A NaN learning rate (given to the config directly, past its validation) makes the loss
+  NaN after the first update: training stops naming the step, and no output holds a NaN."""
+  import dataclasses  # pylint: disable=g-import-not-at-top
+  import pickle  # pylint: disable=g-import-not-at-top
+  from agents.model_based import train  # pylint: disable=g-import-not-at-top
+  config = dataclasses.replace(tiny_config('ER', num_steps=30, training_start_time=10,
+                                           save_frequency=10),
+                               alpha_adam=float('nan'))
+  output = str(tmp_path / 'run')
+  with pytest.raises(FloatingPointError, match=r'non-finite loss at environment step 1[1-9]'):
+    train.train(config, 0, output)
+  with open(f'{output}.out', 'rb') as f:
+    written = pickle.load(f)  # The first chunk (no training yet) only.
+  rates = np.asarray(written['metrics']['reward_rates'])
+  assert rates.shape[0] == 1 and np.isfinite(rates).all()
+  if os.path.exists(f'{output}.params'):
+    with open(f'{output}.params', 'rb') as f:
+      leaves = jax.tree_util.tree_leaves(pickle.load(f))
+    assert all(np.isfinite(np.asarray(leaf)).all() for leaf in leaves)

@@ -57,6 +57,8 @@ def write_config(directory, **changes):
     ({'episodic_env': False}, ["'episodic_env'", 'ProcMaze is episodic']),
     ({'eval_frequency': 7}, ["'eval_frequency'", 'must divide']),
     ({'alpha_adamm': 1e-3}, ["unknown config key 'alpha_adamm'"]),
+    ({'alpha_adam': float('nan')}, ["'alpha_adam' must be a finite number, got nan"]),
+    ({'gamma': float('inf')}, ["'gamma' must be a finite number, got inf"]),
 ])
 def test_bad_configs_are_one_line_naming_the_key(changes, fragments, tmp_path):
   config = write_config(str(tmp_path), **changes)
@@ -86,6 +88,26 @@ def test_unreadable_configs_and_bad_flags(tmp_path):
   assert_usage_error(run_command('launch.model_based', f'-c={config}', '--override=gamma'),
                      'KEY=VALUE')
   assert_usage_error(run_command('launch.model_based', f'-c={config}', '--seed=x'), 'seed')
+
+
+def test_unusable_output_directories_and_bad_numbers_are_refused(tmp_path):
+  config = write_config(str(tmp_path))
+  assert_usage_error(run_command('launch.model_based', f'-c={config}',
+                                 '--override=alpha_adam=NaN', f'-o={tmp_path / "run"}'),
+                     "'alpha_adam' must be a finite number")
+  for logdir, fragment in commands.unusable_logdirs(tmp_path):
+    before = commands.snapshot(tmp_path)
+    assert_usage_error(run_command('launch.model_based', f'-c={config}',
+                                   f'-o={os.path.join(logdir, "run")}'), fragment)
+    assert_usage_error(run_command('launch.model_based_sweep', f'-c={config}',
+                                   f'--output_dir={logdir}'), fragment)
+    assert_usage_error(run_command('launch.model_based_results', f'--output_dir={logdir}'),
+                       fragment)
+    assert commands.snapshot(tmp_path) == before, logdir
+  assert_usage_error(run_command('launch.model_based_sweep', f'-c={config}',
+                                 '--worker_threads=-1', f'--output_dir={tmp_path / "s"}'),
+                     '--worker_threads must be at least 0')
+  assert not (tmp_path / 's').exists()
 
 
 def test_an_existing_output_is_never_overwritten_silently(tmp_path):
@@ -176,3 +198,29 @@ def test_bootstrap_band_of_the_plot():
   assert 0.0 <= low[1] < 3.0 < high[1] <= 6.0
   np.testing.assert_allclose(outputs.moving_average(np.arange(5.0)[:, None], 2)[:, 0],
                              [0.5, 1.5, 2.5, 3.5])
+
+
+# launch.model_based with the config's alpha_adam replaced by NaN after its validation, as if a
+# run diverged: the command must end with one error line and a non-zero status.
+_NAN_LEARNING_RATE = '''
+import dataclasses
+from absl import app
+from agents.core import cli
+from agents.model_based import config as config_lib
+load = config_lib.load
+config_lib.load = lambda *args: dataclasses.replace(load(*args), alpha_adam=float('nan'))
+from launch import model_based
+app.run(model_based.main, flags_parser=cli.parse_flags)
+'''
+
+
+def test_a_non_finite_loss_ends_the_command_with_one_error_line(tmp_path):
+  config = write_config(str(tmp_path), num_steps=30, training_start_time=10)
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3', **FAST_COMPILE)
+  result = subprocess.run(
+      [sys.executable, '-c', _NAN_LEARNING_RATE, f'-c={config}', f'-o={tmp_path / "run"}'],
+      cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+  assert result.returncode == 1, result.stderr[-2000:]
+  errors = [line for line in result.stderr.splitlines() if line.startswith('error:')]
+  assert len(errors) == 1 and 'non-finite loss at environment step' in errors[0], result.stderr
+  assert 'Traceback' not in result.stderr

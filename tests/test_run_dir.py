@@ -89,17 +89,49 @@ def test_a_failed_write_leaves_the_old_config_and_no_temporary_file(tmp_path, mo
   assert (tmp_path / run_dir.RUN_CONFIG).read_text() == before
 
 
-def test_node_logs_of_the_previous_session_are_kept(tmp_path):
+def test_node_logs_of_every_earlier_session_are_kept(tmp_path):
   path = str(tmp_path)
   log_dir = run_dir.rotate_node_logs(path)
   assert log_dir == os.path.join(path, run_dir.NODE_LOGS) and os.listdir(log_dir) == []
   assert run_dir.rotate_node_logs(path) == log_dir  # Empty: nothing to keep.
-  assert not os.path.exists(log_dir + '.previous')
+  assert sorted(os.listdir(path)) == [run_dir.NODE_LOGS]
   os.makedirs(os.path.join(log_dir, 'learner'))
   (tmp_path / 'node_logs' / 'learner' / '0').write_text('first session')
   run_dir.rotate_node_logs(path)
   assert os.listdir(log_dir) == []
-  assert (tmp_path / 'node_logs.previous' / 'learner' / '0').read_text() == 'first session'
-  (tmp_path / 'node_logs' / 'actor').write_text('second session')
-  run_dir.rotate_node_logs(path)
-  assert os.listdir(log_dir + '.previous') == ['actor']
+  assert (tmp_path / 'node_logs.1' / 'learner' / '0').read_text() == 'first session'
+  for session in ('second', 'third'):
+    (tmp_path / 'node_logs' / 'actor').write_text(f'{session} session')
+    run_dir.rotate_node_logs(path)
+  assert sorted(os.listdir(path)) == ['node_logs', 'node_logs.1', 'node_logs.2', 'node_logs.3']
+  assert (tmp_path / 'node_logs.1' / 'learner' / '0').read_text() == 'first session'
+  assert (tmp_path / 'node_logs.2' / 'actor').read_text() == 'second session'
+  assert (tmp_path / 'node_logs.3' / 'actor').read_text() == 'third session'
+
+
+def test_a_usable_run_directory_passes_and_nothing_is_written(tmp_path):
+  run_dir.check_usable(str(tmp_path))  # Exists and is writable.
+  run_dir.check_usable(str(tmp_path / 'new' / 'run'))  # Can be created.
+  assert os.listdir(tmp_path) == []
+
+
+def test_a_file_is_not_a_run_directory(tmp_path):
+  (tmp_path / 'file').write_text('x')
+  with pytest.raises(ValueError, match='exists and is not a directory'):
+    run_dir.check_usable(str(tmp_path / 'file'))
+  with pytest.raises(ValueError, match='is not a directory'):
+    run_dir.check_usable(str(tmp_path / 'file' / 'run'))
+  with pytest.raises(ValueError, match='must not be empty'):
+    run_dir.check_usable('')
+
+
+def test_an_unwritable_run_directory_is_refused(tmp_path, monkeypatch):
+  # Root may write anywhere, so unwritability is simulated where the check asks for it.
+  unwritable = str(tmp_path / 'locked')
+  os.mkdir(unwritable)
+  real_access = os.access
+  monkeypatch.setattr(os, 'access', lambda p, mode: p != unwritable and real_access(p, mode))
+  with pytest.raises(ValueError, match='run directory .*locked is not writable'):
+    run_dir.check_usable(unwritable)
+  with pytest.raises(ValueError, match='cannot create run directory .*: .*locked is not writable'):
+    run_dir.check_usable(os.path.join(unwritable, 'run'))

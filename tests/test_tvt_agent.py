@@ -17,6 +17,7 @@ import environments
 from agents.core import distributed
 from agents.core import environment_loop
 from agents.core import local
+from agents.core import servers
 from agents.tvt import agent as agent_lib
 from agents.tvt import builder as builder_lib
 from agents.tvt import config as config_lib
@@ -102,7 +103,7 @@ def episodes_both_ways():
   environment = distributed.make_batched_environment(
       environments.make_factory('key_to_door'), 2, 0)
   spec = specs.make_environment_spec(environment.environments[0])
-  server = reverb.Server(builder.make_replay_tables(spec), port=None)
+  server = servers.make_local_server(builder.make_replay_tables(spec))
   client = reverb.Client(f'localhost:{server.port}')
   network = builder.make_networks(spec)
   queue = episodes.EpisodeQueue(spec, builder.extras_spec(spec), 121)

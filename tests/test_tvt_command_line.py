@@ -29,12 +29,24 @@ def _run(module, *args, timeout=180):
     (['--learning_rate=nan'], ['learning_rate must be a finite number']),
     (['--pycolab_game=active_visual_match', '--nopycolab_crop'], ['always cropped']),
     (['--distributed', '--logdir='], ['--distributed needs --logdir']),
+    (['--entropy_cost=inf'], ['entropy_cost must be a finite number']),
+    (['--checkpoint_minutes=nan'], ['--checkpoint_minutes must be a finite number']),
+    (['--num_episodes=0'], ['--num_episodes must be at least 1']),
 ])
 def test_training_rejects_bad_flags(args, fragments, tmp_path):
   logdir = [] if any(a.startswith('--logdir') for a in args) else [f'--logdir={tmp_path / "run"}']
   result = _run('launch.tvt', *logdir, *args)
   _assert_usage_error(result, *fragments)
   assert not (tmp_path / 'run').exists(), 'a rejected command must not create its run'
+
+
+def test_an_unusable_run_directory_is_one_line_and_nothing_is_written(tmp_path):
+  for module in ('launch.tvt', 'launch.tvt_learning_curve'):
+    for logdir, fragment in commands.unusable_logdirs(tmp_path):
+      before = commands.snapshot(tmp_path)
+      _assert_usage_error(_run(module, f'--logdir={logdir}', '--num_episodes=1'
+                               if module == 'launch.tvt' else '--plot_only'), fragment)
+      assert commands.snapshot(tmp_path) == before, (module, logdir)
 
 
 def test_training_refuses_a_directory_holding_another_run(tmp_path):

@@ -28,6 +28,7 @@ from agents.core import distributed
 from agents.core import environment_loop
 from agents.core import learning
 from agents.core import runners
+from agents.core import servers
 
 
 class _OrderedAdder:
@@ -109,7 +110,7 @@ class SingleProcessAgent(acting.BatchedActor):
     if queue is None:
       tables = builder.make_replay_tables(environment_spec)
       self._tables = {table.name: table for table in tables}
-      self._server = reverb.Server(tables, port=None)
+      self._server = servers.make_local_server(tables)
       client = reverb.Client(f'localhost:{self._server.port}')
       dataset = builder.make_dataset_iterator(client)
       adders = [_OrderedAdder(builder.make_adder(client)) for _ in range(num_envs)]

@@ -14,7 +14,7 @@ learning rate, seeds of evaluation...) may change between sessions:
 import fcntl
 import json
 import os
-import shutil
+import re
 import socket
 import sys
 import tempfile
@@ -164,15 +164,42 @@ def write_or_check(run_dir: str, run_config: Dict[str, Any],
 
 
 def rotate_node_logs(run_dir: str) -> str:
-  """An empty `run_dir/node_logs` for this session; a resumed run's last logs are kept.
+  """An empty `run_dir/node_logs` for this session; the logs of every earlier session are kept.
 
   Launchpad overwrites node logs, so those of the previous session (if any) move to
-  `node_logs.previous/`, replacing older ones. Returns the node log directory.
+  `node_logs.<n>/`, n counting sessions from 1 (the highest is the latest). Nothing is ever
+  deleted: a crash's logs are still there however many resumes follow. Returns the node log
+  directory.
   """
   log_dir = os.path.join(run_dir, NODE_LOGS)
   if os.path.isdir(log_dir) and any(files for _, _, files in os.walk(log_dir)):
-    previous = log_dir + '.previous'
-    shutil.rmtree(previous, ignore_errors=True)
-    os.rename(log_dir, previous)
+    number = 1 + max([int(name[len(NODE_LOGS) + 1:]) for name in os.listdir(run_dir)
+                      if re.fullmatch(re.escape(NODE_LOGS) + r'\.[0-9]+', name)], default=0)
+    os.rename(log_dir, f'{log_dir}.{number}')
   os.makedirs(log_dir, exist_ok=True)
   return log_dir
+
+
+def check_usable(run_dir: str) -> None:
+  """Raises ValueError (one line) unless `run_dir` is a writable directory or can be created.
+
+  Called by every command before it writes anything, so that a --logdir that is a file, is not
+  writable or lies under a file is a usage error, not a traceback after half a run directory
+  was made. Writes nothing itself.
+  """
+  if not run_dir:
+    raise ValueError('the run directory (--logdir) must not be empty')
+  path = os.path.abspath(run_dir)
+  if os.path.exists(path):
+    if not os.path.isdir(path):
+      raise ValueError(f'run directory {run_dir} exists and is not a directory')
+    if not os.access(path, os.W_OK | os.X_OK):
+      raise ValueError(f'run directory {run_dir} is not writable')
+    return
+  ancestor = os.path.dirname(path)
+  while not os.path.exists(ancestor):
+    ancestor = os.path.dirname(ancestor)
+  if not os.path.isdir(ancestor):
+    raise ValueError(f'cannot create run directory {run_dir}: {ancestor} is not a directory')
+  if not os.access(ancestor, os.W_OK | os.X_OK):
+    raise ValueError(f'cannot create run directory {run_dir}: {ancestor} is not writable')

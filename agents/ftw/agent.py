@@ -19,6 +19,7 @@ import sonnet as snt
 import tensorflow as tf
 
 from agents.core import acting as core_acting
+from agents.core import servers
 from agents.ftw import acting
 from agents.ftw import config as config_lib
 from agents.ftw import dnc
@@ -224,7 +225,7 @@ class FTWWithoutActor:
     self._table_suffix = table_suffix
     if replay_client is None:
       tables = make_tables(config, environment_spec, self.extras_spec, table_suffix)
-      self._server = reverb.Server(tables, port=None)
+      self._server = servers.make_local_server(tables)
       replay_client = reverb.Client(f'localhost:{self._server.port}')
     self.replay_client = replay_client
     self._datasets = make_datasets(replay_client, config, table_suffix)

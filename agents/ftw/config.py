@@ -9,6 +9,7 @@ import dataclasses
 from typing import Optional, Sequence, Tuple
 
 from hyperparameters import population
+from agents.core import cli
 from hyperparameters import ranges
 
 FloatOrRange = ranges.FloatOrRange
@@ -85,10 +86,8 @@ class FtwConfig:
                 'dnc_word_size', 'dnc_num_reads', 'pixel_control_cell_size',
                 'max_pixel_control_buffer_size', 'max_reward_pred_buffer_size')
     for name in positive:
-      if getattr(self, name) < 1:
-        raise ValueError(f'{name} must be at least 1, got {getattr(self, name)}')
-    if self.sequence_length < 2:
-      raise ValueError(f'sequence_length must be at least 2, got {self.sequence_length}')
+      cli.check_number(name, getattr(self, name), 1, integer=True)
+    cli.check_number('sequence_length', self.sequence_length, 2, integer=True)
     if self.core_type not in CORE_TYPES:
       raise ValueError(f'unknown core_type {self.core_type!r}; valid: '
                        f'{", ".join(CORE_TYPES)}')
@@ -109,8 +108,18 @@ class FtwConfig:
       if value is not None and len(value) != events:
         raise ValueError(f'{name} has {len(value)} entries but the environment has {events} '
                          'events')
-    if not 0.0 <= self.discount <= 1.0:
-      raise ValueError(f'discount must be in [0, 1], got {self.discount}')
+    for name in ('internal_reward_scales', 'internal_reward_weights'):
+      for value in getattr(self, name) or ():
+        cli.check_number(name, value)
+    cli.check_number('discount', self.discount, 0.0, 1.0)
+    cli.check_number('pixel_control_discount', self.pixel_control_discount, 0.0, 1.0)
+    cli.check_number('perturb_probability', self.perturb_probability, 0.0, 1.0)
+    for name in ('baseline_cost', 'perturb_max_pct_change', 'learning_rate_decay_steps'):
+      cli.check_number(name, getattr(self, name), 0.0)
+    for name in ('init_scale', 'min_scale', 'rms_prop_epsilon'):
+      cli.check_number(name, getattr(self, name), 0.0, min_inclusive=False)
+    for name in ('dnc_clip_value', 'max_abs_reward', 'max_gradient_norm'):
+      cli.check_number(name, getattr(self, name), 0.0, min_inclusive=False, optional=True)
 
 
 def grid_world_config(**overrides) -> FtwConfig:
@@ -177,16 +186,17 @@ class ProgramConfig:
         rpc_timeout_s=self.rpc_timeout_s)
 
   def validate(self):
+    """Raises ValueError naming the first impossible (or non-finite) field."""
     if self.population_size < 2:
       raise ValueError(f'the population needs at least 2 members, got {self.population_size}')
     for name in ('num_arenas', 'matches_per_arena', 'evaluation_matches',
                  'variable_update_period'):
-      if getattr(self, name) < 1:
-        raise ValueError(f'{name} must be at least 1, got {getattr(self, name)}')
-    if not 0.0 <= self.bot_match_fraction <= 1.0:
-      raise ValueError(f'bot_match_fraction must be in [0, 1], got {self.bot_match_fraction}')
-    if self.max_env_steps is not None and self.max_env_steps < 1:
-      raise ValueError(f'max_env_steps must be positive, got {self.max_env_steps}')
-    if self.max_wall_s is not None and self.max_wall_s <= 0:
-      raise ValueError(f'max_wall_s must be positive, got {self.max_wall_s}')
+      cli.check_number(name, getattr(self, name), 1, integer=True)
+    cli.check_number('bot_match_fraction', self.bot_match_fraction, 0.0, 1.0)
+    cli.check_number('max_env_steps', self.max_env_steps, 1, integer=True, optional=True)
+    cli.check_number('seed', self.seed, integer=True)
+    for name in ('max_wall_s', 'evaluation_period_s', 'checkpoint_period_minutes',
+                 'log_period_s', 'rpc_timeout_s'):
+      cli.check_number(name, getattr(self, name), 0.0, min_inclusive=False,
+                       optional=name == 'max_wall_s')
     self.pbt.validate()

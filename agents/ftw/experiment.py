@@ -53,16 +53,21 @@ def run(arena_id: str, arena_kwargs: Dict, agent_config: config_lib.FtwConfig,
                 'network': network_shape(agent_config),
                 'agent': dataclasses.asdict(agent_config),
                 'program': dataclasses.asdict(program_config)}
+  # Everything that can refuse the command comes before the run directory is written, so that
+  # a refused command leaves nothing behind (and local_mt's restart with the loopback shim
+  # does not see its own run config as a run to resume).
   if launch_type == 'vertex_ai':
     check_vertex_ai_installed()
+  else:
+    launching.prepare_launcher(launch_type, loopback_only)
   try:
+    run_dir_lib.check_usable(run_dir)
     resumed = run_dir_lib.write_or_check(run_dir, run_config, RESUME_KEYS)
   except ValueError as error:
     cli.exit_with_usage_error(str(error))
   if launch_type == 'vertex_ai':
     return launch_on_vertex_ai(arena_id, arena_kwargs, agent_config, program_config,
                                docker_requirements, learner_accelerator)
-  launching.prepare_launcher(launch_type, loopback_only)
   print(f'FTW on {arena_id}: population {program_config.population_size}, '
         f'{program_config.num_arenas} arenas x {program_config.matches_per_arena} matches, '
         f'budget {program_config.max_env_steps} environment steps'

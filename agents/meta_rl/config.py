@@ -2,6 +2,8 @@
 
 import dataclasses
 
+from agents.core import cli
+
 
 @dataclasses.dataclass
 class MetaRLConfig:
@@ -41,20 +43,21 @@ class MetaRLConfig:
   variable_update_period: int = 10
 
   def validate(self):
-    """Raises ValueError naming the first field with an impossible value."""
+    """Raises ValueError naming the first field with an impossible (or non-finite) value."""
     positive = ('num_arms', 'num_trials', 'lstm_units', 'unroll_length', 'batch_size',
                 'max_queue_size', 'variable_update_period', 'anneal_steps')
     for name in positive:
-      if getattr(self, name) < 1:
-        raise ValueError(f'{name} must be at least 1, got {getattr(self, name)}')
+      cli.check_number(name, getattr(self, name), 1, integer=True)
     if self.num_trials % self.unroll_length:
       raise ValueError(f'unroll_length ({self.unroll_length}) must divide num_trials '
                        f'({self.num_trials}) so that no sequence is padded')
-    if not 0.0 <= self.discount <= 1.0:
-      raise ValueError(f'discount must be in [0, 1], got {self.discount}')
-    if self.learning_rate <= 0 or self.learning_rate_end < 0:
-      raise ValueError(f'learning rates must be positive, got {self.learning_rate} -> '
-                       f'{self.learning_rate_end}')
+    cli.check_number('discount', self.discount, 0.0, 1.0)
+    cli.check_number('learning_rate', self.learning_rate, 0.0, min_inclusive=False)
+    cli.check_number('learning_rate_end', self.learning_rate_end, 0.0)
+    for name in ('baseline_cost', 'entropy_cost_start', 'entropy_cost_end'):
+      cli.check_number(name, getattr(self, name), 0.0)
+    for name in ('policy_init_scale', 'value_init_scale', 'max_gradient_norm'):
+      cli.check_number(name, getattr(self, name), 0.0, min_inclusive=False)
     if self.max_queue_size < self.batch_size:
       raise ValueError(f'max_queue_size ({self.max_queue_size}) must hold a batch '
                        f'({self.batch_size})')

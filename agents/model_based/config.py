@@ -14,6 +14,7 @@ import json
 import types
 from typing import Any, Dict, Iterable, Optional, Tuple
 
+from agents.core import cli
 from environments import jax_envs
 
 AGENT_TYPES = ('ER', 'perfect_model', 'simple_model', 'latent_model')
@@ -157,6 +158,11 @@ def _check_type(key: str, value, annotation):
   if not ok:
     raise ConfigError(f'config key {key!r} must be {expected.__name__}, got '
                       f'{_type_name(value)} {value!r}')
+  if expected is float:  # JSON's NaN and Infinity parse as floats; no run can use them.
+    try:
+      cli.check_number(f'config key {key!r}', value)
+    except ValueError as error:
+      raise ConfigError(str(error)) from None
 
 
 def _check_at_least(config: ExperimentConfig, minimum, *keys):

@@ -131,11 +131,18 @@ class Experiment:
     return (ExperimentState(env_state, obs, agent_state), t + 1), metrics
 
   def run_chunk(self, state: ExperimentState, key: jax.Array, t: jax.Array, train: bool):
-    """`eval_frequency` environment steps from global step `t`; returns (state, metrics)."""
+    """`eval_frequency` environment steps from global step `t`.
+
+    Returns (state, metrics averaged over the chunk, the chunk's first step with a non-finite
+    loss or -1): one int per seed, so that the host can name the step that went wrong without
+    fetching every step's losses.
+    """
     (state, _), per_step = jax.lax.scan(
         functools.partial(self.environment_step, train=train), (state, t),
         jax.random.split(key, self.config.eval_frequency))
-    return state, jax.tree_util.tree_map(jnp.mean, per_step)
+    bad = ~(jnp.isfinite(per_step.q_loss) & jnp.isfinite(per_step.model_loss))
+    first_bad = jnp.where(bad.any(), jnp.argmax(bad), -1).astype(jnp.int32)
+    return state, jax.tree_util.tree_map(jnp.mean, per_step), first_bad
 
   def evaluate(self, agent_state: dqn.AgentState, key: jax.Array) -> jax.Array:
     """Greedy evaluation of one seed (spec 4.3)."""
@@ -172,9 +179,27 @@ class Run:
     """Per-seed parameters as numpy, in the layout of the release's `.params` output."""
     per_seed = jax.device_get(jax.vmap(self.experiment.agent.saved_params)(
         self.state.agent_state))
+    if not all(np.isfinite(leaf).all() for leaf in jax.tree_util.tree_leaves(per_seed)):
+      raise FloatingPointError('the parameters hold non-finite values; they are not saved')
     num = len(self.seed_indices)
     return {name: [jax.tree_util.tree_map(lambda x, i=i: x[i], params) for i in range(num)]
             for name, params in per_seed.items()}
+
+  def _check_finite(self, first_bad: np.ndarray, t: int):
+    """Raises FloatingPointError if a seed's loss was not finite in the chunk from step `t`.
+
+    Raised before the chunk's metrics are recorded or yielded, so that nothing non-finite is
+    written as if it were a result (the outputs keep the last finite chunk). The state is
+    not usable afterwards (its parameters have taken the non-finite update).
+    """
+    bad = np.flatnonzero(first_bad >= 0)
+    if not bad.size:
+      return
+    seeds = [self.seed_indices[i] for i in bad]
+    step = t + int(first_bad[bad].min())
+    raise FloatingPointError(
+        f'non-finite loss at environment step {step} (seed{"s" if len(seeds) > 1 else ""} '
+        f'{", ".join(map(str, seeds))}); training stopped, nothing of this chunk was saved')
 
   def __iter__(self) -> Iterator[ChunkResult]:
     experiment = self.experiment
@@ -185,8 +210,9 @@ class Run:
       keys = jax.vmap(lambda k, i=index: jax.random.split(jax.random.fold_in(k, i)))(
           self._run_keys)
       train = t >= config.training_start_time
-      self.state, metrics = experiment._chunks[train](  # pylint: disable=protected-access
+      self.state, metrics, first_bad = experiment._chunks[train](  # pylint: disable=protected-access
           self.state, keys[:, 0], jnp.int32(t))
+      self._check_finite(np.asarray(first_bad), t)
       reward_rates = np.asarray(
           experiment._evaluate(self.state.agent_state, keys[:, 1]),  # pylint: disable=protected-access
           np.float32)

@@ -1,8 +1,9 @@
 """Hyperparameters of the RMA agent with TVT (spec sections 2-4; defaults are the release's)."""
 
 import dataclasses
-import math
 from typing import Optional
+
+from agents.core import cli
 
 
 @dataclasses.dataclass
@@ -52,14 +53,13 @@ class TVTConfig:
     """Raises ValueError naming the first field with an impossible value."""
     for field in dataclasses.fields(self):
       value = getattr(self, field.name)
-      if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f'{field.name} must be a finite number, got {value}')
+      if isinstance(value, float):
+        cli.check_number(field.name, value)
     positive = ('batch_size', 'image_code_size', 'num_latents', 'lstm_units', 'memory_size',
                 'memory_num_reads', 'memory_top_k', 'policy_hidden', 'z_hidden',
                 'episode_length', 'max_queue_size', 'variable_update_period')
     for name in positive:
-      if getattr(self, name) < 1:
-        raise ValueError(f'{name} must be at least 1, got {getattr(self, name)}')
+      cli.check_number(name, getattr(self, name), 1, integer=True)
     if not 0.0 < self.gamma <= 1.0:
       raise ValueError(f'gamma must be in (0, 1], got {self.gamma}')
     non_negative = ('entropy_cost', 'image_cost_weight', 'read_strength_cost', 'baseline_cost',
