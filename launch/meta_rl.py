@@ -38,6 +38,8 @@ flags.DEFINE_integer('envs_per_worker', 16, 'Bandits each actor steps with one n
 flags.DEFINE_integer('seed', 0, 'Base seed of environments and action sampling.')
 flags.DEFINE_enum('launch_type', 'local_mp', cli.LAUNCH_TYPES, 'How to launch the nodes.')
 flags.DEFINE_bool('loopback_only', True, 'Bind every server of the run to loopback.')
+flags.DEFINE_integer('checkpoint_period_steps', 100,
+                     'Learner steps between checkpoints (there is one every minute as well).')
 flags.DEFINE_integer('eval_episodes', 5000, 'Episodes of the final frozen-weight evaluation.')
 flags.DEFINE_list('eval_env_ids', [], 'Bandit ids of the final evaluation (default: --env_id).')
 flags.DEFINE_float('learning_rate', _DEFAULTS.learning_rate, 'Adam learning rate.')
@@ -56,7 +58,8 @@ def _configs():
   cli.check_flags({
       'num_workers': (1, None), 'num_trials': (1, None), 'num_steps': (1, None),
       'envs_per_worker': (1, None), 'eval_episodes': (1, None), 'unroll_length': (1, None),
-      'batch_size': (1, None), 'learning_rate': (0, None, {'min_inclusive': False}),
+      'batch_size': (1, None), 'checkpoint_period_steps': (1, None),
+      'learning_rate': (0, None, {'min_inclusive': False}),
       'discount': (0, 1), 'entropy_cost': (0, None)})
   try:
     env_id = environments.canonical_id(FLAGS.env_id)
@@ -72,7 +75,7 @@ def _configs():
     program_config = distributed.DistributedConfig(
         run_dir=FLAGS.logdir, num_actors=FLAGS.num_workers,
         envs_per_actor=FLAGS.envs_per_worker, max_actor_steps=FLAGS.num_steps,
-        seed=FLAGS.seed)
+        seed=FLAGS.seed, checkpoint_period_steps=FLAGS.checkpoint_period_steps)
     program_config.validate()
     run_dir.check_usable(FLAGS.logdir)
   except ValueError as error:  # Includes UnknownEnvironmentError.
@@ -97,6 +100,9 @@ def main(argv):
   except launching.NodeFailedError as error:
     print(f'error: {error}', file=sys.stderr, flush=True)
     sys.exit(1)
+  except launching.ProgramInterrupted as error:
+    launching.exit_interrupted(error, FLAGS.logdir, 'the final evaluation',
+                               f'python -m launch.meta_rl_evaluate -l {FLAGS.logdir}')
   for eval_id in eval_ids:
     experiment.evaluate_run(FLAGS.logdir, eval_id, FLAGS.eval_episodes)
 

@@ -71,7 +71,10 @@ def main(argv):
     launching.exit_with_usage_error(f'--num_workers ({FLAGS.num_workers}) exceeds the '
                                     f'{units} (grid point, seed) units of the sweep')
   launching.prepare_launcher(FLAGS.launch_type, FLAGS.loopback_only)
-  os.makedirs(FLAGS.output_dir, exist_ok=True)
+  try:
+    run_dir.lock(FLAGS.output_dir)  # One sweep per output folder.
+  except run_dir.RunLockedError as error:
+    launching.exit_with_usage_error(str(error))
   with open(os.path.join(FLAGS.output_dir, 'sweep_config.json'), 'w') as f:
     json.dump({'base': base.to_dict(), 'points': [p.changes for p in points],
                'seed': FLAGS.seed, 'num_workers': FLAGS.num_workers}, f, indent=2)
@@ -89,6 +92,8 @@ def main(argv):
   except launching.NodeFailedError as error:
     print(f'error: {error}', file=sys.stderr, flush=True)
     sys.exit(1)
+  except launching.ProgramInterrupted as error:
+    launching.exit_interrupted(error, FLAGS.output_dir)
 
 
 if __name__ == '__main__':

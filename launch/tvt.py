@@ -201,10 +201,10 @@ def main(argv):
     print(f'error: {error}' + (f' (checkpoint kept in {run_dir})' if run_dir else ''),
           file=sys.stderr, flush=True)
     sys.exit(1)
-  except KeyboardInterrupt:
+  except KeyboardInterrupt as error:
     print('interrupted' + (f'; checkpoint saved in {run_dir}' if run_dir else ''),
           file=sys.stderr, flush=True)
-    sys.exit(130)
+    sys.exit(error.exit_status if isinstance(error, launching.ProgramInterrupted) else 130)
   finally:
     if run_dir:
       plot_run(run_dir)

@@ -24,6 +24,7 @@ import launchpad as lp
 import numpy as np
 
 from agents.core import builders
+from agents.core import cli
 from agents.core import environment_loop
 from agents.core import lifetime
 from agents.core import logging_utils
@@ -57,14 +58,17 @@ class DistributedConfig:
   drain_timeout_s: float = 120.0
 
   def validate(self):
-    """Raises ValueError naming the first field with an impossible value."""
+    """Raises ValueError naming the first field with an impossible value (NaN included)."""
     for name in ('population_size', 'num_actors', 'envs_per_actor', 'evaluation_envs'):
-      if getattr(self, name) < 1:
-        raise ValueError(f'{name} must be at least 1, got {getattr(self, name)}')
-    if self.max_actor_steps is not None and self.max_actor_steps < 1:
-      raise ValueError(f'max_actor_steps must be positive, got {self.max_actor_steps}')
-    if self.max_wall_s is not None and self.max_wall_s <= 0:
-      raise ValueError(f'max_wall_s must be positive, got {self.max_wall_s}')
+      cli.check_number(name, getattr(self, name), 1, integer=True)
+    cli.check_number('max_actor_steps', self.max_actor_steps, 1, integer=True, optional=True)
+    cli.check_number('seed', self.seed, integer=True)
+    cli.check_number('max_wall_s', self.max_wall_s, 0, min_inclusive=False, optional=True)
+    for name in ('evaluation_period_s', 'log_period_s', 'checkpoint_period_minutes',
+                 'rpc_timeout_s', 'step_limit_poll_s', 'drain_timeout_s'):
+      cli.check_number(name, getattr(self, name), 0, min_inclusive=False)
+    if not self.run_dir:
+      raise ValueError('run_dir must not be empty')
 
 
 def member_label(label: str, member: int, population_size: int) -> str:
@@ -357,7 +361,7 @@ class LingeringReverbNode(lp.ReverbNode):
   it finishes the step it is in and saves.
   """
 
-  def __init__(self, priority_tables_fn, linger_s: float = 10.0):
+  def __init__(self, priority_tables_fn, linger_s: float = 3.0):
     super().__init__(priority_tables_fn)
     self._linger_s = linger_s
 

@@ -97,17 +97,18 @@ def _node_log_names(log_dir: str) -> List[str]:
   return sorted(names)
 
 
-def last_error_of_nodes(log_dir: str) -> Optional[str]:
-  """'node: last exception line' for the first node log that ends in a traceback."""
-  for name in _node_log_names(log_dir):
-    with open(os.path.join(log_dir, name), errors='replace') as f:
+def last_error(log_path: str) -> Optional[str]:
+  """The last exception line of a node log that holds a traceback (None if it holds none)."""
+  try:
+    with open(log_path, errors='replace') as f:
       lines = f.read().splitlines()
-    if not any(line.startswith('Traceback') for line in lines):
-      continue
-    error_lines = [line for line in lines
-                   if re.match(r'^[A-Za-z_.]*(Error|Exception|Exit)\b', line)]
-    return f'{name}: {error_lines[-1] if error_lines else lines[-1]}'
-  return None
+  except OSError:
+    return None
+  if not any(line.startswith('Traceback') for line in lines):
+    return None
+  error_lines = [line for line in lines
+                 if re.match(r'^[A-Za-z_.]*(Error|Exception|Exit)\b', line)]
+  return error_lines[-1] if error_lines else lines[-1]
 
 
 _HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT, signal.SIGALRM, signal.SIGHUP,
@@ -125,6 +126,18 @@ class ProgramInterrupted(KeyboardInterrupt):
   @property
   def exit_status(self) -> int:
     return 128 + self.signal_number
+
+
+def exit_interrupted(error: ProgramInterrupted, run_dir: str, skipped: str = '',
+                     how_to_run_it: str = ''):
+  """Says that the run stopped on `error`'s signal with its checkpoints, and what was skipped
+  (the final evaluation, say, with the command that runs it); exits with 128 + the signal."""
+  message = f'interrupted ({error}): the program stopped; its checkpoints are in {run_dir}'
+  if skipped:
+    message += f'; {skipped} was skipped' + (f' (run it with: {how_to_run_it})'
+                                              if how_to_run_it else '')
+  print(message, file=sys.stderr, flush=True)
+  sys.exit(error.exit_status)
 
 
 def describe_exit(code: int) -> str:
@@ -206,7 +219,9 @@ class _ProgramWatch:
       if code is None or code == 0:
         continue
       log_path = os.path.join(self._log_dir, title)
-      self.failure = f'node {title} (pid {process.pid}) {describe_exit(code)}; log: {log_path}'
+      error = last_error(log_path)
+      self.failure = (f'node {title} (pid {process.pid}) {describe_exit(code)}'
+                      f'{f" ({error})" if error else ""}; log: {log_path}')
       print(f'error: {self.failure}' + ''.join(f'\n  | {line}' for line in log_tail(log_path)),
             file=sys.stderr, flush=True)
       print('stopping the other nodes', file=sys.stderr, flush=True)

@@ -33,7 +33,7 @@ from agents.core import run_dir as run_dir_lib
 
 LAUNCHER_PID_ENV = 'AGENTS_LAUNCHER_PID'
 RUN_DIR_ENV = 'AGENTS_RUN_DIR'
-ORPHAN_GRACE_S = 5.0  # How long an orphaned node may take to stop before it is killed.
+ORPHAN_GRACE_S = 8.0  # How long an orphaned node may take to stop before it is killed.
 _WATCH_PERIOD_S = 0.5
 # What a node sends its launcher when the program is done (SIGTERM means stopped from outside).
 PROGRAM_DONE_SIGNAL = signal.SIGUSR2

@@ -8,7 +8,6 @@ without its packages) ends the command with one line and exit status 2.
 import dataclasses
 import json
 import os
-import signal
 import sys
 import time
 from typing import Dict
@@ -82,9 +81,10 @@ def run(arena_id: str, arena_kwargs: Dict, agent_config: config_lib.FtwConfig,
     print(f'error: {error}', file=sys.stderr, flush=True)
     print(evaluation.format_summary(run_dir), flush=True)
     sys.exit(1)
-  # Launchpad's launcher keeps its stop handlers; Ctrl-C and SIGTERM end the evaluation again.
-  signal.signal(signal.SIGINT, signal.default_int_handler)
-  signal.signal(signal.SIGTERM, signal.SIG_DFL)
+  except launching.ProgramInterrupted as error:
+    print(evaluation.format_summary(run_dir), flush=True)
+    launching.exit_interrupted(error, run_dir, 'the final evaluation',
+                               'the same command again: it resumes the run, then evaluates')
   print(f'program ended after {(time.time() - started) / 60:.1f} min; final evaluation of the '
         f'checkpoints ({final_eval_matches} matches per member and bot)', flush=True)
   policies = evaluation.restore_policies(run_dir, arena_factory, agent_config,
