@@ -55,8 +55,8 @@ def verify_checkpoint(prefix: str) -> Optional[int]:
   """Reads every tensor of checkpoint `prefix` and checks each numeric one is finite.
 
   Returns the learner step it holds (its `num_steps` variable; None if it has none). Raises
-  ValueError naming a non-finite tensor, or a tf.errors.OpError if a file is missing or
-  unreadable.
+  ValueError naming a non-finite tensor; a missing or damaged file raises what TensorFlow's
+  reader raises (a tf.errors.OpError, an IndexError for a truncated file).
   """
   reader = tf.train.load_checkpoint(prefix)
   step_key, step = None, None
@@ -82,7 +82,8 @@ def newest_readable_checkpoint(directory: str) -> Optional[FoundCheckpoint]:
     prefix = os.path.join(directory, f'ckpt-{number}')
     try:
       return FoundCheckpoint(prefix, verify_checkpoint(prefix))
-    except (tf.errors.OpError, ValueError) as error:
+    except Exception as error:  # pylint: disable=broad-except
+      # The reader raises OpErrors, IndexError (a truncated file), ValueError (ours), ...
       logging.warning('skipping checkpoint %s, which cannot be restored: %s', prefix, error)
   return None
 
@@ -200,7 +201,7 @@ class Checkpointer:
     try:
       self._checkpoint.write(temporary)
       verify_checkpoint(temporary)
-    except (tf.errors.OpError, ValueError, OSError) as error:
+    except Exception as error:  # pylint: disable=broad-except
       _remove_checkpoint_files(temporary)
       logging.error('checkpoint refused, nothing saved in %s: %s', self.directory, error)
       return False
