@@ -204,6 +204,39 @@ def test_a_learner_gone_non_finite_mid_run_keeps_its_last_finite_checkpoint(tmp_
   assert counter.get_counts()['learner_steps'] == 3
 
 
+class _RecordingBuilder(builder_lib.MetaRLBuilder):
+  """The meta-RL builder whose learner batches are also appended to `batches`."""
+
+  def __init__(self, config, batches):
+    super().__init__(config)
+    self._batches = batches
+
+  def make_dataset_iterator(self, replay_client):
+    batches = super().make_dataset_iterator(replay_client)
+
+    def recorded():
+      for batch in batches:
+        self._batches.append(batch)
+        yield batch
+
+    return recorded()
+
+
+def test_the_learner_runner_saves_every_n_steps_and_at_the_end(tmp_path):
+  batches = []
+  _train(str(tmp_path / 'collect'), 6, _RecordingBuilder(_config(), batches))
+  assert len(batches) == 6
+  builder = builder_lib.MetaRLBuilder(_config())
+  learner = builder.make_learner(builder.make_networks(_spec()), iter(batches))
+  run_dir = str(tmp_path / 'run')
+  runner = runners.LearnerRunner(learner, run_dir, 60.0, period_steps=2)
+  runner.run()  # Until the batches run out.
+  assert runner.finished()
+  # Saved after steps 1 (the first save comes at once), 3 and 5, and 6 at the end; the last
+  # three are kept. 60 minutes never passed.
+  assert [_step(tensors) for tensors in _checkpoints(run_dir).values()] == [3, 5, 6]
+
+
 # Counts that match the restored learner.
 
 
