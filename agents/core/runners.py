@@ -33,6 +33,7 @@ from agents.core import learning
 from agents.core import stopping
 
 _CHECKPOINT = re.compile(r'^ckpt-(\d+)\.index$')
+_STEP_KEY = re.compile(r'(^|/)num_steps/\.ATTRIBUTES/VARIABLE_VALUE$')  # A learner's count.
 _TEMPORARY = 'tmp-ckpt-'  # Prefix of a checkpoint being written and verified.
 _STATE_FILE = 'checkpoint'  # TensorFlow's record of the latest checkpoint (latest_checkpoint).
 
@@ -65,7 +66,7 @@ def verify_checkpoint(prefix: str) -> Optional[int]:
     if (dtype.is_floating or dtype.is_complex) and not np.all(np.isfinite(value)):
       raise ValueError(f'{key} holds non-finite values')
     # The shallowest `num_steps` variable is the learner's own count.
-    if (dtype.is_integer and key.endswith('num_steps/.ATTRIBUTES/VARIABLE_VALUE') and
+    if (dtype.is_integer and _STEP_KEY.search(key) and
         (step_key is None or key.count('/') < step_key.count('/'))):
       step_key, step = key, int(value)
   return step
