@@ -52,6 +52,9 @@ class DistributedConfig:
   evaluation_period_s: float = 30.0
   log_period_s: float = 10.0
   checkpoint_period_minutes: float = 1.0
+  # A learner also checkpoints every this many steps (None: by time only), so that a crash
+  # loses at most one interval of either kind.
+  checkpoint_period_steps: Optional[int] = 100
   rpc_timeout_s: float = 10.0
   step_limit_poll_s: float = 1.0
   # How long the step limit waits, at most, for the learners to consume the collected data.
@@ -141,7 +144,13 @@ def _replay_tables(builder: builders.ActorLearnerBuilder, spec: specs.Environmen
 
 
 def _counter(config: DistributedConfig):
-  return runners.CounterRunner(config.run_dir, config.checkpoint_period_minutes)
+  # Each learner's count starts at the step of the checkpoint that learner will restore.
+  population_size = config.population_size
+  return runners.CounterRunner(
+      config.run_dir, config.checkpoint_period_minutes,
+      learner_checkpoints={f'{member_label("learner", m, population_size)}_steps':
+                           checkpoint_subdirectory(m, population_size)
+                           for m in range(population_size)})
 
 
 def _learner(builder: builders.ActorLearnerBuilder, spec: specs.EnvironmentSpec,
@@ -157,10 +166,18 @@ def _learner(builder: builders.ActorLearnerBuilder, spec: specs.EnvironmentSpec,
   logger = logging_utils.make_logger(label, config.run_dir, config.log_period_s,
                                      steps_key=f'{label}_steps', print_to_console=member == 0)
   learner = builder.make_learner(networks, dataset, counter, logger)
-  return runners.LearnerRunner(learner, config.run_dir, config.checkpoint_period_minutes,
-                               checkpoint_subdirectory(member, population_size),
-                               call_timeout_s=config.rpc_timeout_s,
-                               objects_to_save=builder.checkpoint_objects(learner))
+  runner = runners.LearnerRunner(learner, config.run_dir, config.checkpoint_period_minutes,
+                                 checkpoint_subdirectory(member, population_size),
+                                 call_timeout_s=config.rpc_timeout_s,
+                                 objects_to_save=builder.checkpoint_objects(learner),
+                                 period_steps=config.checkpoint_period_steps)
+  # The counter's figure for this learner must be the restored learner's own step count (the
+  # counter node sets it from the same checkpoint; this covers a counter that could not read
+  # it). Nothing else writes this key, and the learner has taken no step yet.
+  steps = runners.learner_steps(learner)
+  rpc.call_with_retries(lambda: counter_client.set_count(f'{label}_steps', steps),
+                        f'setting {label}_steps to the restored {steps}', attempts=10)
+  return runner
 
 
 class StepLimiter:

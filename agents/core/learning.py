@@ -68,6 +68,11 @@ class Learner(acme.Learner, savers.TFSaveable):
 
   # The finite check (inside the compiled update, then in Python).
 
+  # What `_apply_if_finite` returns (an int32 status; 0 and 1 read as the old bool flag).
+  UPDATE_REFUSED = 0  # The loss or gradient norm was not finite: nothing was applied.
+  UPDATE_APPLIED = 1  # Applied, and the updated variables are finite.
+  UPDATE_NOT_FINITE = 2  # Applied, and it made variables non-finite (a NaN step size, say).
+
   @staticmethod
   def _apply_if_finite(
       loss: tf.Tensor, gradients: Sequence[Optional[tf.Tensor]],
@@ -75,7 +80,12 @@ class Learner(acme.Learner, savers.TFSaveable):
                                                          tf.keras.optimizers.Optimizer],
       max_gradient_norm: Optional[float] = None) -> Tuple[tf.Tensor, tf.Tensor]:
     """Applies `gradients` (clipped to `max_gradient_norm` if given) only if the loss and the
-    gradient norm are finite; call inside a tf.function. Returns (finite, gradient norm)."""
+    gradient norm are finite; call inside a tf.function. Returns (status, gradient norm), the
+    status one of UPDATE_REFUSED, UPDATE_APPLIED, UPDATE_NOT_FINITE.
+
+    Finite gradients can still make the variables non-finite (a NaN or infinite learning rate,
+    a corrupt optimizer state), so the updated variables are checked too: one reduction per
+    variable, small next to the update itself."""
     gradients = list(gradients)
     if max_gradient_norm is None:
       norm = tf.linalg.global_norm(gradients)
@@ -88,20 +98,37 @@ class Learner(acme.Learner, savers.TFSaveable):
         optimizer.apply_gradients(zip(gradients, variables))
       else:
         optimizer.apply(gradients, variables)
-      return tf.constant(True)
+      # Reads after the update: automatic control dependencies order them after its writes.
+      checks = [tf.reduce_all(tf.math.is_finite(v)) for v in variables if v.dtype.is_floating]
+      still_finite = tf.reduce_all(checks) if checks else tf.constant(True)
+      return tf.where(still_finite, Learner.UPDATE_APPLIED, Learner.UPDATE_NOT_FINITE)
 
-    return tf.cond(finite, apply, lambda: tf.constant(False)), norm
+    return tf.cond(finite, apply, lambda: tf.constant(Learner.UPDATE_REFUSED)), norm
 
   def _check_finite(self, finite, loss, gradient_norm=None, task: str = ''):
-    """Raises FloatingPointError if the update was refused by `_apply_if_finite`, so that a
-    non-finite loss stops the run before anything non-finite could be saved."""
-    if bool(finite):
+    """Raises FloatingPointError unless `finite` (the status of `_apply_if_finite`) says the
+    update was applied and left the variables finite, so that the run stops before anything
+    non-finite could be served or saved.
+
+    A refused update changed nothing. An update that made the variables non-finite cannot be
+    undone: the served weights (refreshed by `_end_step`, not reached) stay the previous ones,
+    and the checkpointer refuses to save non-finite state, so the last checkpoint stays the
+    last finite one."""
+    status = int(finite)
+    if status == self.UPDATE_APPLIED:
       return
     what = f'{task} loss' if task else 'loss'
+    if status == self.UPDATE_REFUSED:
+      raise FloatingPointError(
+          f'{self._name}: {what} is not finite at learner step {self.num_steps} (loss is '
+          f'{np.asarray(loss)}, gradient norm is {np.asarray(gradient_norm)}); no update was '
+          f'applied')
     raise FloatingPointError(
-        f'{self._name}: {what} is not finite at learner step {self.num_steps} (loss is '
-        f'{np.asarray(loss)}, gradient norm is {np.asarray(gradient_norm)}); no update was '
-        f'applied')
+        f'{self._name}: the {task + " " if task else ""}update at learner step '
+        f'{self.num_steps} made the weights non-finite although the {what} '
+        f'({np.asarray(loss)}) and gradient norm ({np.asarray(gradient_norm)}) were finite '
+        f'(a non-finite learning rate or optimizer state?); the update was applied, so this '
+        f'learner\'s weights are unusable; they are neither served nor saved')
 
   # Counting and logging.
 

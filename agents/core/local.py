@@ -6,7 +6,6 @@ resumes the same way in either mode), stops at a budget, and stops cleanly on SI
 A family whose Reverb writes cost much in one process may pass an `InProcessQueue` instead.
 """
 
-import collections.abc
 import dataclasses
 import signal
 import threading
@@ -73,10 +72,7 @@ class InProcessQueue(Protocol):
 
 def restored_learner_steps(learner: acme.Learner) -> int:
   """The learner's own step count (`state['num_steps']`, restored with it); 0 if it has none."""
-  state = getattr(learner, 'state', None)
-  if isinstance(state, collections.abc.Mapping) and 'num_steps' in state:
-    return int(state['num_steps'].numpy())
-  return 0
+  return runners.learner_steps(learner)
 
 
 class SingleProcessAgent(acting.BatchedActor):
@@ -102,7 +98,8 @@ class SingleProcessAgent(acting.BatchedActor):
                counter: Optional[counting.Counter] = None,
                logger: Optional[loggers.Logger] = None, run_dir: Optional[str] = None,
                checkpoint_period_minutes: float = 5.0,
-               queue: Optional[InProcessQueue] = None):
+               queue: Optional[InProcessQueue] = None,
+               checkpoint_period_steps: Optional[int] = None):
     tf.random.set_seed(seed)  # The networks' initial weights depend on the seed alone:
     self.networks = builder.make_networks(environment_spec)  # built before anything else.
     self._queue = queue
@@ -127,20 +124,17 @@ class SingleProcessAgent(acting.BatchedActor):
     if run_dir:
       self._checkpointers.append(runners.make_checkpointer(
           builder.checkpoint_objects(self.learner), run_dir, 'learner',
-          checkpoint_period_minutes))
+          checkpoint_period_minutes, checkpoint_period_steps))
       if counter is not None:
         self._checkpointers.append(runners.make_checkpointer(
-            {'counter': counter}, run_dir, 'counter', checkpoint_period_minutes))
+            {'counter': counter}, run_dir, 'counter', checkpoint_period_minutes,
+            checkpoint_period_steps))
+        # The counts then say the steps of the learner restored, whichever of the two
+        # checkpoints was written last before a crash.
+        runners.set_count(counter, 'learner_steps', restored_learner_steps(self.learner))
       # A learner serving a cached copy of its variables must refresh it after the restore.
       if isinstance(self.learner, learning.Learner):
         self.learner.after_restore()
-      # A fresh run saves its initial weights at once (as the distributed learner does). A
-      # resumed run must not save before its first step: optimizer slots are created (and
-      # restored from the checkpoint) at the first update, and a save would delete that
-      # checkpoint first.
-      if tf.train.latest_checkpoint(self._checkpointers[0].directory) is None:
-        for checkpointer in self._checkpointers:
-          checkpointer.save(force=True)
     self._learner_steps_at_start = restored_learner_steps(self.learner)
     self._actor = builder.make_actor(self.networks, None, adders, seed)
 
@@ -171,16 +165,23 @@ class SingleProcessAgent(acting.BatchedActor):
     if steps > 0:
       self.save()
 
-  def save(self, force: bool = False):
-    """Checkpoints the learner (and counter) if the period has passed, or now if `force`.
+  def save(self, force: bool = False) -> bool:
+    """Checkpoints the learner (then the counter) if a period has passed, or now if `force`.
 
-    Without a learner step in this process there is nothing new to save, and a resumed run
-    must not save before its first step (see `__init__`), so a forced save then does nothing.
+    Never before this process's first learner step: optimizer slots are created, and restored
+    from the checkpoint, at the first update, so an earlier save would replace the checkpoint
+    with one that lacks them (re-running a finished run would delete its optimizer state). The
+    counter is saved only with the learner, so that it never gets ahead of a refused learner
+    save. True if the learner was saved.
     """
-    if not self._learner_steps:
-      return
-    for checkpointer in self._checkpointers:
-      checkpointer.save(force=force)
+    if not self._learner_steps or not self._checkpointers:
+      return False
+    learner_checkpointer, *others = self._checkpointers
+    if not learner_checkpointer.save(force=force, steps=self._learner_steps):
+      return False
+    for checkpointer in others:
+      checkpointer.save(force=True)
+    return True
 
   def close(self):
     if self._server is not None:
@@ -196,6 +197,7 @@ class LocalConfig:
   max_learner_steps: Optional[int] = None  # Stop once the learner has taken this many steps.
   max_actor_steps: Optional[int] = None  # Stop once this many environment steps were taken.
   checkpoint_period_minutes: float = 5.0
+  checkpoint_period_steps: Optional[int] = None  # Also every this many learner steps.
   log_period_s: float = 10.0  # Between the actor logger's writes.
 
 
@@ -254,8 +256,9 @@ def run(builder: builders.ActorLearnerBuilder,
   """Trains `builder`'s agent in this process until a budget is reached or a signal arrives.
 
   The learner and a central counter are restored from `config.run_dir` (if it has
-  checkpoints), checkpointed every `checkpoint_period_minutes` and once more at the end,
-  whatever ends the run. `logger` gets the learner's metrics, `actor_logger` the episode
+  checkpoints), checkpointed every `checkpoint_period_minutes` (and `checkpoint_period_steps`
+  learner steps) and once more at the end, whatever ends the run, once the learner has taken a
+  step in this run. `logger` gets the learner's metrics, `actor_logger` the episode
   averages every `log_period_s`. A resumed run continues with fresh episodes rather than
   replaying the first ones: the environments are seeded with the learner's step count.
   `make_queue(spec)`, if given, makes the `InProcessQueue` used instead of Reverb.
@@ -266,7 +269,8 @@ def run(builder: builders.ActorLearnerBuilder,
   counter = counting.Counter()
   agent = SingleProcessAgent(builder, spec, config.num_envs, config.seed, counter, logger,
                              config.run_dir, config.checkpoint_period_minutes,
-                             make_queue(spec) if make_queue else None)
+                             make_queue(spec) if make_queue else None,
+                             config.checkpoint_period_steps)
   environment = distributed.make_batched_environment(
       environment_factory, config.num_envs, config.seed, agent.learner_steps)
   stop = _StopOnSignals()
