@@ -75,6 +75,8 @@ def define_flags(logdir: str, num_steps: int, max_minutes: float):
   flags.DEFINE_list('eval_bots', ['random', 'rusher'], 'Scripted bots of the evaluations.')
   flags.DEFINE_integer('eval_matches', 6, 'Periodic evaluation: matches per member and bot.')
   flags.DEFINE_float('eval_period_s', 120.0, 'Seconds between periodic evaluations.')
+  flags.DEFINE_integer('checkpoint_period_steps', 100,
+                       'Learner steps between checkpoints (there is one every minute as well).')
   flags.DEFINE_integer('final_eval_matches', 10,
                        'Final evaluation of the checkpoints: matches per member and bot.')
 
@@ -132,7 +134,7 @@ def configs_from_flags() -> Tuple[str, Dict, config_lib.FtwConfig, config_lib.Pr
       'final_eval_matches': (1, None), 'num_arenas': (1, None), 'matches_per_arena': (1, None),
       'unroll_length': (2, None), 'batch_size': (1, None), 'ready_steps': (1, None),
       'max_minutes': (0, None), 'exploit_threshold': (0.5, 1), 'bot_match_fraction': (0, 1),
-      'eval_period_s': (0, None, positive)})
+      'eval_period_s': (0, None, positive), 'checkpoint_period_steps': (1, None)})
   for name in ('eval_bots', 'training_bots'):
     for bot in getattr(FLAGS, name):
       if bot not in bots_lib.BOT_NAMES:
@@ -165,7 +167,8 @@ def configs_from_flags() -> Tuple[str, Dict, config_lib.FtwConfig, config_lib.Pr
         max_env_steps=FLAGS.num_steps, max_wall_s=FLAGS.max_minutes * 60 or None,
         seed=FLAGS.seed, pbt=pbt, bot_match_fraction=FLAGS.bot_match_fraction,
         training_bots=tuple(FLAGS.training_bots), evaluation_matches=FLAGS.eval_matches,
-        evaluation_bots=tuple(FLAGS.eval_bots), evaluation_period_s=FLAGS.eval_period_s)
+        evaluation_bots=tuple(FLAGS.eval_bots), evaluation_period_s=FLAGS.eval_period_s,
+        checkpoint_period_steps=FLAGS.checkpoint_period_steps)
     program_config.validate()
     run_dir.check_usable(FLAGS.logdir)
   except ValueError as error:

@@ -65,6 +65,8 @@ class DistributedConfig:
     for name in ('population_size', 'num_actors', 'envs_per_actor', 'evaluation_envs'):
       cli.check_number(name, getattr(self, name), 1, integer=True)
     cli.check_number('max_actor_steps', self.max_actor_steps, 1, integer=True, optional=True)
+    cli.check_number('checkpoint_period_steps', self.checkpoint_period_steps, 1, integer=True,
+                     optional=True)
     cli.check_number('seed', self.seed, integer=True)
     cli.check_number('max_wall_s', self.max_wall_s, 0, min_inclusive=False, optional=True)
     for name in ('evaluation_period_s', 'log_period_s', 'checkpoint_period_minutes',

@@ -171,6 +171,7 @@ class ProgramConfig:
   evaluation_period_s: float = 60.0
   variable_update_period: int = 20  # Arena steps between weight pulls.
   checkpoint_period_minutes: float = 1.0
+  checkpoint_period_steps: Optional[int] = 100  # A learner also checkpoints every N steps.
   log_period_s: float = 15.0
   rpc_timeout_s: float = 60.0
 
@@ -183,7 +184,7 @@ class ProgramConfig:
         max_wall_s=self.max_wall_s, seed=self.seed, with_evaluator=self.with_evaluator,
         evaluation_period_s=self.evaluation_period_s, log_period_s=self.log_period_s,
         checkpoint_period_minutes=self.checkpoint_period_minutes,
-        rpc_timeout_s=self.rpc_timeout_s)
+        checkpoint_period_steps=self.checkpoint_period_steps, rpc_timeout_s=self.rpc_timeout_s)
 
   def validate(self):
     """Raises ValueError naming the first impossible (or non-finite) field."""
@@ -193,10 +194,5 @@ class ProgramConfig:
                  'variable_update_period'):
       cli.check_number(name, getattr(self, name), 1, integer=True)
     cli.check_number('bot_match_fraction', self.bot_match_fraction, 0.0, 1.0)
-    cli.check_number('max_env_steps', self.max_env_steps, 1, integer=True, optional=True)
-    cli.check_number('seed', self.seed, integer=True)
-    for name in ('max_wall_s', 'evaluation_period_s', 'checkpoint_period_minutes',
-                 'log_period_s', 'rpc_timeout_s'):
-      cli.check_number(name, getattr(self, name), 0.0, min_inclusive=False,
-                       optional=name == 'max_wall_s')
+    self.core_config().validate()  # Arenas, budgets, periods: the core's checks.
     self.pbt.validate()
