@@ -297,6 +297,7 @@ class ActorWorker:
                                            config.seed, actor_id)
     networks = builder.make_networks(context.environment_spec)
     adders = [builder.make_adder(context.replay) for _ in range(config.envs_per_actor)]
+    self._adders = adders
     actor = builder.make_actor(networks, rpc.ResilientVariableSource(context.learners[0]),
                                adders, seed=derive_seed(config.seed, actor_id, 7))
     counter = counting.Counter(rpc.ResilientCounter(context.counter), prefix='actor')
@@ -313,7 +314,15 @@ class ActorWorker:
 
   def run(self):
     self._actor.update(wait=True)  # Never act with untrained initial weights of our own.
-    self._loop.run()
+    try:
+      self._loop.run()
+    except Exception:  # pylint: disable=broad-except
+      if not stopping.stop_requested():
+        raise
+      logging.info('an environment step failed during the stop', exc_info=True)
+    if stopping.stop_requested():
+      stopping.discard_pending_writes(self._adders)
+      return
     # Send the counts not yet pushed to the central counter (Acme's Counter pushes at most
     # once a second; restoring its own state makes the next read push), so that the
     # coordinator sees the budget this actor saw.
@@ -371,22 +380,18 @@ class EpisodeEvaluator(EvaluatorWorker):
     return self._loop.run(num_episodes=self._episodes)
 
 
-class LingeringReverbNode(lp.ReverbNode):
-  """A Reverb node that keeps serving `linger_s` seconds after the program is told to stop.
+class ReplayNode(lp.ReverbNode):
+  """A Reverb node whose server stops as soon as the node is told to stop.
 
-  Every node gets the stop request at once. A learner that has a sample in flight when the
-  server goes away waits in native code that never returns, and is killed at the end of the
-  termination notice without its final checkpoint; with the server still up for a few seconds
-  it finishes the step it is in and saves.
+  The launcher stops the replay node last, once the actors and learners have ended (or had
+  their time), so no sample or insert is cut short; stopping the server at once then ends the
+  calls of any client that is still blocked on it (an actor whose queue is full because its
+  learner died) instead of leaving them waiting until the process exits.
   """
-
-  def __init__(self, priority_tables_fn, linger_s: float = 3.0):
-    super().__init__(priority_tables_fn)
-    self._linger_s = linger_s
 
   def run(self):
     super().run()  # Returns at the stop request.
-    time.sleep(self._linger_s)
+    self._server.stop()
 
 
 def _one_member_actors(config: DistributedConfig) -> int:
@@ -419,7 +424,7 @@ def make_program(builder: builders.ActorLearnerBuilder,
   population_size = config.population_size
 
   with program.group('replay'):
-    replay = program.add_node(LingeringReverbNode(functools.partial(
+    replay = program.add_node(ReplayNode(functools.partial(
         _replay_tables, builder, spec, population_size)))
   with program.group('counter'):
     counter = program.add_node(lifetime.courier_node(_counter, config))

@@ -159,6 +159,18 @@ def log_tail(path: str, lines: int = 8) -> List[str]:
   return [line for line in text if not _LogTailer._NOISE.search(line)][-lines:]  # pylint: disable=protected-access
 
 
+# A program stops in stages, so that every node's peers outlive it: first the nodes that use
+# the others (actors, evaluators, coordinator, controller), then the learners (their final
+# checkpoint needs the replay and counter servers), then the servers. Any other node is in 0.
+_STOP_STAGES = ((), ('learner',), ('replay', 'counter'))
+STOP_STAGE_S = 10.0  # How long a stage may take before the next is stopped anyway.
+
+
+def _stop_stage(title: str) -> int:
+  label = title.split('/')[0]
+  return next((i for i, labels in enumerate(_STOP_STAGES) if label in labels), 0)
+
+
 class _ProgramWatch:
   """Runs a launched local_mp program from the launcher's main thread until its nodes end.
 
@@ -166,8 +178,9 @@ class _ProgramWatch:
   named on the console at once (exit code or signal, the tail of its log) and the rest are
   stopped. A stop signal (SIGINT, SIGTERM, SIGHUP) stops the program and is recorded; a second
   SIGINT kills the nodes at once. A node asks for the program's end with
-  `lifetime.PROGRAM_DONE_SIGNAL`. Stopping sends SIGTERM to every node (which checkpoints and
-  ends) and SIGKILL, named on the console, only to nodes still alive `notice_s` later.
+  `lifetime.PROGRAM_DONE_SIGNAL`. Stopping sends SIGTERM to the nodes in stages
+  (`_STOP_STAGES`; each checkpoints and ends) and SIGKILL, named on the console, only to nodes
+  still alive `notice_s` after the stop began.
   """
 
   def __init__(self, manager, log_dir: str, notice_s: float):
@@ -181,6 +194,8 @@ class _ProgramWatch:
     self.failure: Optional[str] = None
     self.interrupted: Optional[int] = None
     self._kill_at: Optional[float] = None
+    self._stage = -1  # The stop stage reached (see _STOP_STAGES).
+    self._stage_deadline = 0.0
     manager._disable_signals()  # pylint: disable=protected-access
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
       signal.signal(sig, self._on_signal)
@@ -196,13 +211,24 @@ class _ProgramWatch:
     elif signal_number == signal.SIGINT:
       self._kill_at = time.monotonic()
 
-  def _alive(self):
-    return [(title, process) for title, process in self._nodes if process.poll() is None]
+  def _alive(self, stage: Optional[int] = None):
+    return [(title, process) for title, process in self._nodes
+            if process.poll() is None and (stage is None or _stop_stage(title) == stage)]
 
   def _stop(self):
     if self._kill_at is None:
       self._kill_at = time.monotonic() + self._notice_s
-      for _, process in self._alive():
+      self._advance_stop()
+
+  def _advance_stop(self):
+    """Sends SIGTERM to the next stage's nodes once the current stage has ended or had its
+    time (`STOP_STAGE_S`)."""
+    now = time.monotonic()
+    while self._stage < len(_STOP_STAGES) and (now >= self._stage_deadline
+                                                or not self._alive(self._stage)):
+      self._stage += 1
+      self._stage_deadline = now + STOP_STAGE_S
+      for _, process in self._alive(self._stage):
         process.send_signal(signal.SIGTERM)
 
   def _kill_the_rest(self):
@@ -231,8 +257,10 @@ class _ProgramWatch:
   def wait(self, period_s: float = 0.1):
     while self._alive():
       self._check_for_failure()
-      if self._kill_at is not None and time.monotonic() >= self._kill_at:
-        self._kill_the_rest()
+      if self._kill_at is not None:
+        if time.monotonic() >= self._kill_at:
+          self._kill_the_rest()
+        self._advance_stop()
       time.sleep(period_s)
     self._check_for_failure()
     with self._manager._mutex:  # pylint: disable=protected-access

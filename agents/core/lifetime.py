@@ -79,7 +79,9 @@ def guard_node():
   except RuntimeError:  # Not the node's main thread.
     pass
   if threading.current_thread() is threading.main_thread():
-    # A closed terminal hangs up the launcher, which stops the program: no abrupt end here.
+    # Ctrl-C and a closed terminal reach every process of the terminal's group; the launcher
+    # answers them by stopping the nodes in order (`launching`), so the nodes ignore them.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
   if os.getppid() != launcher:  # Died before this node got here.
     _stop_orphan(launcher)

@@ -27,6 +27,8 @@ class ResilientVariableSource(acme.VariableSource):
     self._last: Optional[List] = None
 
   def get_variables(self, names: Sequence[str]) -> List:
+    if self._last is not None and stopping.stop_requested():
+      return self._last  # No call that could wait on a learner gone at the stop.
     started = time.time()
     while True:
       try:

@@ -1,6 +1,7 @@
 """Whether the Launchpad program this thread belongs to is stopping (False outside Launchpad)."""
 
 import threading
+from typing import Iterable
 
 import launchpad as lp
 
@@ -31,3 +32,17 @@ def wait_for_stop(timeout_s: float) -> bool:
     import time  # pylint: disable=g-import-not-at-top
     time.sleep(timeout_s)
     return False
+
+
+def discard_pending_writes(adders: Iterable[object]):
+  """Closes the Reverb writers of Acme adders without flushing them, for a node that stops.
+
+  An Acme adder flushes its writer when it is deleted, waiting up to 10 s per adder; at a stop
+  the queue may be full (its learner gone) and the flush only delays the node's end by that
+  much, for an unfinished sequence that no session would learn from.
+  """
+  for adder in adders:
+    writer = getattr(adder, '_ReverbAdder__writer', None)  # Acme keeps it private.
+    if writer is not None:
+      writer.close()
+      adder._ReverbAdder__writer = None  # pylint: disable=protected-access

@@ -246,7 +246,7 @@ class ArenaWorker:
       for member, adder in taken:
         self._pools[member].append(adder)
       if results is None:
-        return
+        break
       for result in results:
         if all(isinstance(seat, int) for seat in result.seats):
           report = functools.partial(self._controller.report, result.seats, result.outcome,
@@ -258,6 +258,9 @@ class ArenaWorker:
         self._matches += 1
       counts = self._counter.increment(steps=sum(r.steps for r in results))
       self._log(results, time.time() - started)
+    if stopping.stop_requested():
+      stopping.discard_pending_writes(adder for pool in self._pools.values() for adder in pool)
+      return
     # Push the last counts at once (Acme's Counter pushes at most once a second), so that the
     # coordinator sees the budget this arena saw.
     self._counter.restore(self._counter.save())

@@ -54,7 +54,7 @@ class Launch:
     """Waits until the last number that `pattern`'s group 1 matches reaches `minimum`."""
     deadline = time.monotonic() + timeout_s
     while True:
-      values = [float(v) for v in re.findall(pattern, self.console())]
+      values = [float(v) for v in re.findall(pattern, self.console(), re.MULTILINE)]
       if values and values[-1] >= minimum:
         return values[-1]
       if self.process.poll() is not None or time.monotonic() > deadline:
