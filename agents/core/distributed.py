@@ -195,8 +195,8 @@ class StepLimiter:
                learner_clients, config: DistributedConfig):
     self._builders = [builder.for_member(m, config.population_size)
                       for m in range(config.population_size)]
-    self._counter = counter_client
-    self._learners = learner_clients
+    self._counter = rpc.stop_aware(counter_client)
+    self._learners = [rpc.stop_aware(learner) for learner in learner_clients]
     self._replay = replay_client
     self._max_steps = config.max_actor_steps
     self._max_wall_s = config.max_wall_s

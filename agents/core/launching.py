@@ -160,9 +160,10 @@ def log_tail(path: str, lines: int = 8) -> List[str]:
 
 
 # A program stops in stages, so that every node's peers outlive it: first the nodes that use
-# the others (actors, evaluators, coordinator, controller), then the learners (their final
-# checkpoint needs the replay and counter servers), then the servers. Any other node is in 0.
-_STOP_STAGES = ((), ('learner',), ('replay', 'counter'))
+# the others (actors, evaluators, coordinator), then the learners (their final checkpoint
+# needs the replay and counter servers) and FTW's controller (which the arenas call), then the
+# servers. Any other node is in stage 0.
+_STOP_STAGES = ((), ('learner', 'controller'), ('replay', 'counter'))
 STOP_STAGE_S = 10.0  # How long a stage may take before the next is stopped anyway.
 
 

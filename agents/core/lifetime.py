@@ -17,6 +17,7 @@ directory (`node_env`), and every node calls `guard_node()` first:
 through a pidfd, that the process signalled is this node's parent.
 """
 
+import faulthandler
 import fcntl
 import os
 import signal
@@ -83,6 +84,8 @@ def guard_node():
     # answers them by stopping the nodes in order (`launching`), so the nodes ignore them.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+  # `kill -USR1 <pid>` writes every thread's stack to the node's log: where a stuck node is.
+  faulthandler.register(signal.SIGUSR1, all_threads=True)
   if os.getppid() != launcher:  # Died before this node got here.
     _stop_orphan(launcher)
     return

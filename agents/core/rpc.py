@@ -4,6 +4,7 @@ Launchpad's courier clients wait forever by default; every handle the core hands
 given a call deadline, and these wrappers decide what a missed deadline means.
 """
 
+import concurrent.futures
 import functools
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence
@@ -14,6 +15,45 @@ import acme
 from agents.core import stopping
 
 
+class ProgramStopping(Exception):
+  """A call was not made, or was cancelled, because the program is stopping."""
+
+
+class StopAwareClient:
+  """A courier client whose calls end as soon as the program stops.
+
+  A call to a node that died waits for its whole deadline (up to a minute), and a stopping node
+  cannot end before its calls have; through courier's asynchronous client each call is polled
+  and cancelled at the stop, raising ProgramStopping, as is a call made once stopping.
+  """
+
+  def __init__(self, client, poll_s: float = 0.1):
+    self._client = client
+    self._poll_s = poll_s
+
+  def __getattr__(self, method: str):
+    if method.startswith('_'):
+      raise AttributeError(method)
+    return functools.partial(self._call, method)
+
+  def _call(self, method: str, *args, **kwargs):
+    if stopping.stop_requested():
+      raise ProgramStopping(f'{method} not called: the program is stopping')
+    future = getattr(self._client.futures, method)(*args, **kwargs)
+    while True:
+      try:
+        return future.result(timeout=self._poll_s)
+      except concurrent.futures.TimeoutError:
+        if stopping.stop_requested():
+          future.cancel()
+          raise ProgramStopping(f'{method} cancelled: the program is stopping') from None
+
+
+def stop_aware(client):
+  """`client` as a StopAwareClient (unchanged if it is one already)."""
+  return client if isinstance(client, StopAwareClient) else StopAwareClient(client)
+
+
 class ResilientVariableSource(acme.VariableSource):
   """A learner's `get_variables` that keeps the last weights when a call fails.
 
@@ -22,7 +62,7 @@ class ResilientVariableSource(acme.VariableSource):
   """
 
   def __init__(self, client, first_fetch_timeout_s: float = 300.0):
-    self._client = client
+    self._client = stop_aware(client)
     self._first_fetch_timeout_s = first_fetch_timeout_s
     self._last: Optional[List] = None
 
@@ -33,6 +73,10 @@ class ResilientVariableSource(acme.VariableSource):
     while True:
       try:
         self._last = self._client.get_variables(names)
+        return self._last
+      except ProgramStopping:
+        if self._last is None:
+          raise
         return self._last
       except Exception as error:  # pylint: disable=broad-except
         if self._last is not None:
@@ -48,7 +92,7 @@ class ResilientCounter:
   """A parent counter for `acme.utils.counting.Counter` whose failed increments are resent."""
 
   def __init__(self, client):
-    self._client = client
+    self._client = stop_aware(client)
     self._pending: Dict[str, float] = {}
     self._last: Dict[str, float] = {}
 
@@ -58,6 +102,8 @@ class ResilientCounter:
     try:
       self._last = self._client.increment(**self._pending)
       self._pending = {}
+    except ProgramStopping:
+      pass  # The counts of a stopping node's last moments are not worth waiting for.
     except Exception as error:  # pylint: disable=broad-except
       logging.warning('counter increment failed, will resend: %s', error)
     return self._last
@@ -86,7 +132,7 @@ class LearnerCalls:
   """
 
   def __init__(self, client):
-    self._client = client
+    self._client = stop_aware(client)
 
   def __getattr__(self, method: str):
     if method.startswith('_'):

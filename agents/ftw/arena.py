@@ -204,7 +204,7 @@ class ArenaWorker:
         [rpc.ResilientVariableSource(learner) for learner in context.learners],
         config.variable_update_period, seed)
     self._context = context
-    self._controller = context.controller
+    self._controller = rpc.stop_aware(context.controller)
     self._pools: Dict[int, List] = {}
     self._index = index
     self._counter = counting.Counter(rpc.ResilientCounter(context.counter), prefix='actor')

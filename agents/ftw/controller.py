@@ -37,4 +37,7 @@ class PbtController(population.PopulationController):
         print_period_s=config.log_period_s * 2)
 
   def run(self):  # pylint: disable=arguments-differ
-    super().run(stop_requested=stopping.stop_requested, wait=stopping.wait_for_stop)
+    try:
+      super().run(stop_requested=stopping.stop_requested, wait=stopping.wait_for_stop)
+    except rpc.ProgramStopping:
+      pass  # A call to a learner was cut short by the stop.

@@ -284,7 +284,7 @@ class BotEvaluatorWorker(core_distributed.EvaluatorWorker):
         config.evaluation_bots, config.evaluation_matches,
         seed=core_distributed.derive_seed(config.seed, EVALUATION_STREAM))
     self._members = range(config.population_size)
-    self._controller = context.controller
+    self._controller = rpc.stop_aware(context.controller)
     self._path = os.path.join(config.run_dir, 'evaluation.jsonl')
 
   def evaluate(self) -> Optional[Dict[str, float]]:
