@@ -380,17 +380,23 @@ class EpisodeEvaluator(EvaluatorWorker):
     return self._loop.run(num_episodes=self._episodes)
 
 
+ORPHANED_REPLAY_LINGER_S = 3.0
+
+
 class ReplayNode(lp.ReverbNode):
   """A Reverb node whose server stops as soon as the node is told to stop.
 
   The launcher stops the replay node last, once the actors and learners have ended (or had
   their time), so no sample or insert is cut short; stopping the server at once then ends the
   calls of any client that is still blocked on it (an actor whose queue is full because its
-  learner died) instead of leaving them waiting until the process exits.
+  learner died) instead of leaving them waiting until the process exits. Without a launcher
+  (it died) every node stops at once, and the server lingers a little for the learners.
   """
 
   def run(self):
     super().run()  # Returns at the stop request.
+    if lifetime.orphaned():  # Every node stops at once: let the learners end their steps.
+      time.sleep(ORPHANED_REPLAY_LINGER_S)
     self._server.stop()
 
 

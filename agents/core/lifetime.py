@@ -34,12 +34,13 @@ from agents.core import run_dir as run_dir_lib
 
 LAUNCHER_PID_ENV = 'AGENTS_LAUNCHER_PID'
 RUN_DIR_ENV = 'AGENTS_RUN_DIR'
-ORPHAN_GRACE_S = 8.0  # How long an orphaned node may take to stop before it is killed.
+ORPHAN_GRACE_S = 8  # Seconds an orphaned node may take to stop before the kernel ends it.
 _WATCH_PERIOD_S = 0.5
 # What a node sends its launcher when the program is done (SIGTERM means stopped from outside).
 PROGRAM_DONE_SIGNAL = signal.SIGUSR2
 
 _guarded = False
+_orphaned = threading.Event()
 _node_lock_fd: Optional[int] = None
 
 
@@ -84,6 +85,9 @@ def guard_node():
     # answers them by stopping the nodes in order (`launching`), so the nodes ignore them.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    # The orphan deadline (`_stop_orphan`). Launchpad's node manager times its own kill with
+    # SIGALRM, which is off here (see above).
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
   # `kill -USR1 <pid>` writes every thread's stack to the node's log: where a stuck node is.
   faulthandler.register(signal.SIGUSR1, all_threads=True)
   if os.getppid() != launcher:  # Died before this node got here.
@@ -100,18 +104,21 @@ def _watch_launcher(launcher: int):
 
 
 def _stop_orphan(launcher: int):
-  """Stops this node (checkpoints are written on SIGTERM) and kills it if that takes long."""
-  print(f'the launcher (pid {launcher}) is gone; stopping this node', file=sys.stderr,
-        flush=True)
+  """Stops this node (checkpoints are written on SIGTERM); the kernel ends it after the grace.
 
-  def kill_later():
-    time.sleep(ORPHAN_GRACE_S)
-    print(f'node did not stop within {ORPHAN_GRACE_S:.0f} s of its launcher\'s death; '
-          'killing it', file=sys.stderr, flush=True)
-    os.kill(os.getpid(), signal.SIGKILL)
-
-  threading.Thread(target=kill_later, name='orphan-killer', daemon=True).start()
+  The deadline is an alarm whose signal has its default action (set by `guard_node`), so it
+  holds even while the interpreter is shutting down, when no Python thread runs any more.
+  """
+  _orphaned.set()
+  print(f'the launcher (pid {launcher}) is gone; stopping this node (it is ended in '
+        f'{ORPHAN_GRACE_S} s at the latest)', file=sys.stderr, flush=True)
+  signal.alarm(ORPHAN_GRACE_S)
   os.kill(os.getpid(), signal.SIGTERM)
+
+
+def orphaned() -> bool:
+  """Whether this node is stopping because its launcher died (its peers stop at once too)."""
+  return _orphaned.is_set()
 
 
 def stop_program():
