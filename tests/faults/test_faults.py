@@ -7,6 +7,7 @@ the ones before wrote.
 """
 
 import os
+import re
 import time
 from typing import NamedTuple, Tuple
 
@@ -128,8 +129,8 @@ def _fault_chain(family: Family, tmp_path):
 
     # 6. Re-running a finished run: exit 0, its checkpoint unchanged, optimizer slots included.
     tensors = harness.checkpoint_tensors(learner_checkpoints)
-    # Adam's moments (Sonnet's optimizers save them as optimizer/m/<i>, Keras's as slots).
-    assert any('optimizer/m/' in name or 'OPTIMIZER_SLOT' in name for name in tensors), tensors
+    # The optimizers' moments: Sonnet saves Adam's as optimizer/m/<i>, RMSProp's as ms/<i>.
+    assert any(re.search(r'optimizer/(m|v|ms|mom)/\d', name) for name in tensors), tensors
     finished = launch('finished', budget=1)
     assert finished.wait(600) == 0, finished.console()[-3000:]
     assert family.final_evaluation in finished.console()
