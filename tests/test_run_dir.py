@@ -2,6 +2,8 @@
 
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -25,7 +27,7 @@ def _config(**changes):
 def test_a_fresh_run_writes_its_config(tmp_path):
   path = str(tmp_path / 'run')
   assert not run_dir.write_or_check(path, _config(), _KEYS)
-  assert os.listdir(path) == [run_dir.RUN_CONFIG]
+  assert sorted(os.listdir(path)) == [run_dir.LOCK, run_dir.RUN_CONFIG]
   written = run_dir.read_config(path)
   assert written['agent']['shape'] == [2, 3]  # As JSON reads back.
   assert written == json.loads(json.dumps(_config()))
@@ -85,7 +87,7 @@ def test_a_failed_write_leaves_the_old_config_and_no_temporary_file(tmp_path, mo
   monkeypatch.setattr(os, 'fsync', fail)
   with pytest.raises(OSError, match='disk full'):
     run_dir.write_config(path, _config(num_steps=1))
-  assert os.listdir(path) == [run_dir.RUN_CONFIG]
+  assert sorted(os.listdir(path)) == [run_dir.LOCK, run_dir.RUN_CONFIG]
   assert (tmp_path / run_dir.RUN_CONFIG).read_text() == before
 
 
@@ -135,3 +137,26 @@ def test_an_unwritable_run_directory_is_refused(tmp_path, monkeypatch):
     run_dir.check_usable(unwritable)
   with pytest.raises(ValueError, match='cannot create run directory .*: .*locked is not writable'):
     run_dir.check_usable(os.path.join(unwritable, 'run'))
+
+
+def test_a_run_directory_has_one_run_at_a_time(tmp_path):
+  path = str(tmp_path / 'run')
+  holder = subprocess.Popen(
+      [sys.executable, '-c', 'import sys, time; from agents.core import run_dir; '
+       'run_dir.lock(sys.argv[1]); print("locked", flush=True); time.sleep(60)', path],
+      cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+      stdout=subprocess.PIPE, text=True)
+  try:
+    assert holder.stdout.readline().strip() == 'locked'
+    with pytest.raises(run_dir.RunLockedError) as error:
+      run_dir.write_or_check(path, _config(), _KEYS)
+    assert f'pid {holder.pid}' in str(error.value) and '\n' not in str(error.value)
+    assert not os.path.exists(os.path.join(path, run_dir.RUN_CONFIG))
+  finally:
+    holder.kill()
+    holder.wait()
+  # The kernel released the dead holder's lock; this process takes it (once, however often
+  # it asks) until it lets go.
+  assert not run_dir.write_or_check(path, _config(), _KEYS)
+  run_dir.lock(path)
+  run_dir.unlock(path)

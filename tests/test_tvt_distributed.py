@@ -32,6 +32,11 @@ class _RecordingIterator:
     self._iterator = iterator
     self._path = path
 
+  def ready(self):
+    # Without it the learner would always step, and block in a sample once the actors stop,
+    # until the coordinator gives up waiting for it to finish.
+    return self._iterator.ready()
+
   def __next__(self):
     sample = next(self._iterator)
     data = sample.data

@@ -115,7 +115,10 @@ def lock(run_dir: str, wait_for_nodes_s: float = 15.0):
 
 
 def _wait_for_nodes(path: str, timeout_s: float):
-  fd = os.open(os.path.join(path, NODE_LOCK), os.O_RDWR | os.O_CREAT, 0o644)
+  try:
+    fd = os.open(os.path.join(path, NODE_LOCK), os.O_RDWR)  # Made by the first node.
+  except FileNotFoundError:
+    return
   try:
     deadline = time.monotonic() + timeout_s
     while True:
@@ -152,15 +155,23 @@ def write_or_check(run_dir: str, run_config: Dict[str, Any],
   RunLockedError if another process runs the directory. This process holds the directory's
   lock from here until it exits (see `lock`).
   """
+  _check_resumable(run_dir, run_config, resume_keys)  # Before the lock, which writes a file.
   lock(run_dir)
+  existing = _check_resumable(run_dir, run_config, resume_keys)  # As it is under the lock.
+  write_config(run_dir, run_config)
+  return existing is not None
+
+
+def _check_resumable(run_dir: str, run_config: Dict[str, Any],
+                     resume_keys: Sequence[str]) -> Optional[Dict[str, Any]]:
+  """The run config in `run_dir` (None if none); ValueError if it is another run's."""
   existing = read_config(run_dir)
   if existing is not None:
     different = differing_keys(existing, run_config, resume_keys)
     if different:
       raise ValueError(f'{run_dir} holds a different run (it differs in {", ".join(different)});'
                        ' choose another --logdir or repeat its settings to resume it')
-  write_config(run_dir, run_config)
-  return existing is not None
+  return existing
 
 
 def rotate_node_logs(run_dir: str) -> str:

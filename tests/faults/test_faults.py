@@ -133,6 +133,8 @@ def _fault_chain(family: Family, tmp_path):
     assert any(re.search(r'optimizer/(m|v|ms|mom)/\d', name) for name in tensors), tensors
     finished = launch('finished', budget=1)
     assert finished.wait(600) == 0, finished.console()[-3000:]
+    # The budget counts the steps of every session: this one has nothing left to do.
+    assert re.search(r'step budget reached: \d+ >= 1 ', finished.console()), finished.console()
     assert family.final_evaluation in finished.console()
     after = harness.checkpoint_tensors(learner_checkpoints)
     assert sorted(after) == sorted(tensors)
