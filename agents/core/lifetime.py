@@ -8,10 +8,10 @@ directory (`node_env`), and every node calls `guard_node()` first:
 * a watchdog thread compares `os.getppid()` with the launcher's PID twice a second; a dead
   launcher means a new parent, whatever PID the system hands out meanwhile, so PID reuse cannot
   fool it. The node is then asked to stop (SIGTERM to itself: checkpoints are written) and
-  killed `ORPHAN_GRACE_S` seconds later if it has not ended;
+  ended by the kernel `ORPHAN_GRACE_S` seconds later if it has not;
 * the node holds a shared lock on the run directory's node lock for its life (released by the
   kernel however it ends), so that a new launcher can wait for the last node of an earlier run
-  to be gone before it starts its own (`run_dir.RunLock`).
+  to be gone before it starts its own (`run_dir.lock`).
 
 `stop_program()` replaces `lp.stop()` in nodes: it signals the launcher only after checking,
 through a pidfd, that the process signalled is this node's parent.

@@ -136,6 +136,7 @@ def _fault_chain(family: Family, tmp_path):
     # The budget counts the steps of every session: this one has nothing left to do.
     assert re.search(r'step budget reached: \d+ >= 1 ', finished.console()), finished.console()
     assert family.final_evaluation in finished.console()
+    assert 'killing it' not in finished.console()  # The normal end: no node killed.
     after = harness.checkpoint_tensors(learner_checkpoints)
     assert sorted(after) == sorted(tensors)
     assert all((after[name] == tensors[name]).all() for name in tensors)
