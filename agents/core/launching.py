@@ -195,6 +195,7 @@ class _ProgramWatch:
     self.failure: Optional[str] = None
     self.interrupted: Optional[int] = None
     self._kill_at: Optional[float] = None
+    self._kill_reason: Optional[str] = None
     self._stage = -1  # The stop stage reached (see _STOP_STAGES).
     self._stage_deadline = 0.0
     manager._disable_signals()  # pylint: disable=protected-access
@@ -211,6 +212,7 @@ class _ProgramWatch:
       self._stop()
     elif signal_number == signal.SIGINT:
       self._kill_at = time.monotonic()
+      self._kill_reason = 'a second Ctrl-C'
 
   def _alive(self, stage: Optional[int] = None):
     return [(title, process) for title, process in self._nodes
@@ -233,9 +235,10 @@ class _ProgramWatch:
         process.send_signal(signal.SIGTERM)
 
   def _kill_the_rest(self):
+    reason = self._kill_reason or f'it did not stop within {self._notice_s:.0f} s'
     for title, process in self._alive():
-      print(f'node {title} (pid {process.pid}) did not stop within {self._notice_s:.0f} s; '
-            'killing it', file=sys.stderr, flush=True)
+      print(f'node {title} (pid {process.pid}): {reason}; killing it', file=sys.stderr,
+            flush=True)
       process.kill()
 
   def _check_for_failure(self):
