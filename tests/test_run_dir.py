@@ -87,7 +87,7 @@ def test_a_failed_write_leaves_the_old_config_and_no_temporary_file(tmp_path, mo
   monkeypatch.setattr(os, 'fsync', fail)
   with pytest.raises(OSError, match='disk full'):
     run_dir.write_config(path, _config(num_steps=1))
-  assert sorted(os.listdir(path)) == [run_dir.LOCK, run_dir.RUN_CONFIG]
+  assert sorted(os.listdir(path)) == [run_dir.RUN_CONFIG]
   assert (tmp_path / run_dir.RUN_CONFIG).read_text() == before
 
 
