@@ -14,7 +14,6 @@ from typing import NamedTuple, Tuple
 from tests.faults import harness
 
 START_TIMEOUT_S = 300  # From the command to the learner's first steps, on a loaded machine.
-CHECKPOINT_STEPS = 20  # --checkpoint_period_steps of every session below.
 
 
 class Family(NamedTuple):
@@ -26,28 +25,28 @@ class Family(NamedTuple):
   learner_steps: str  # Regex of the learner's step figure on the console (group 1).
   checkpoints: str  # The learner's checkpoint directory under the run directory.
   final_evaluation: str  # Printed by the final evaluation only.
+  checkpoint_steps: int  # --checkpoint_period_steps of every session.
 
 
 META_RL = Family(
     module='launch.meta_rl',
     flags=('--num_workers=1', '--envs_per_worker=8', '--num_trials=20', '--unroll_length=10',
-           '--batch_size=4', '--eval_episodes=20',
-           f'--checkpoint_period_steps={CHECKPOINT_STEPS}'),
+           '--batch_size=4', '--eval_episodes=20'),
     budget_flag='--num_steps', learner='learner/0', actor='actor/0',
     learner_steps=r'^\[learner/0\] .*Learner Steps = (\d+)',
     checkpoints=os.path.join('checkpoints', 'learner'),
-    final_evaluation='Expected cumulative regret')
+    final_evaluation='Expected cumulative regret', checkpoint_steps=20)
 
 FTW = Family(
     module='launch.ftw_local',
     flags=('--population_size=2', '--num_arenas=1', '--matches_per_arena=2',
            '--episode_length=30', '--map_size=7', '--unroll_length=6', '--batch_size=2',
            '--eval_matches=1', '--eval_period_s=600', '--final_eval_matches=1',
-           '--max_minutes=0', f'--checkpoint_period_steps={CHECKPOINT_STEPS}'),
+           '--max_minutes=0'),
     budget_flag='--num_steps', learner='learner/0', actor='arena/0',
     learner_steps=r'^\[learner/0\] .*Learner 0 Steps = (\d+)',
     checkpoints=os.path.join('checkpoints', 'member_0'),
-    final_evaluation='final evaluation of the checkpoints')
+    final_evaluation='final evaluation of the checkpoints', checkpoint_steps=10)
 
 
 def _assert_named_soon(launch, node, killed_at):
@@ -67,8 +66,10 @@ def _fault_chain(family: Family, tmp_path):
   launches = []
 
   def launch(name, budget=10**9):
-    launches.append(harness.Launch(family.module, '-l', run_dir, f'{family.budget_flag}={budget}',
-                                   *family.flags, console_path=str(tmp_path / f'{name}.txt')))
+    launches.append(harness.Launch(
+        family.module, '-l', run_dir, f'{family.budget_flag}={budget}', *family.flags,
+        f'--checkpoint_period_steps={family.checkpoint_steps}',
+        console_path=str(tmp_path / f'{name}.txt')))
     return launches[-1]
 
   def learner_steps(launch, minimum):
@@ -85,7 +86,7 @@ def _fault_chain(family: Family, tmp_path):
     assert f'pid {first.process.pid}' in errors[0]
 
     # 2. A killed actor is named within 5 s; the rest stop without a SIGKILL.
-    seen = learner_steps(first, CHECKPOINT_STEPS + 5)
+    seen = learner_steps(first, family.checkpoint_steps + 5)
     _assert_named_soon(first, family.actor, first.kill_node(family.actor))
     _assert_clean_stop(first)
     checkpointed = harness.checkpoint_steps(learner_checkpoints)
@@ -96,13 +97,13 @@ def _fault_chain(family: Family, tmp_path):
     resumed = launch('resumed')
     resumed.wait_for(r'\(resuming\)', 120)
     first_seen = learner_steps(resumed, 0)
-    assert checkpointed < first_seen <= checkpointed + CHECKPOINT_STEPS, (checkpointed,
+    assert checkpointed < first_seen <= checkpointed + family.checkpoint_steps, (checkpointed,
                                                                           first_seen)
-    seen = learner_steps(resumed, checkpointed + 2 * CHECKPOINT_STEPS)
+    seen = learner_steps(resumed, checkpointed + 2 * family.checkpoint_steps)
     _assert_named_soon(resumed, family.learner, resumed.kill_node(family.learner))
     _assert_clean_stop(resumed)
     checkpointed = harness.checkpoint_steps(learner_checkpoints)
-    assert checkpointed >= seen - CHECKPOINT_STEPS, (checkpointed, seen)
+    assert checkpointed >= seen - family.checkpoint_steps, (checkpointed, seen)
 
     # 4. Ctrl-C: exit 130 once the checkpoints are written, no final evaluation.
     interrupted = launch('interrupted')
