@@ -50,7 +50,6 @@ class _LogTailer(threading.Thread):
   """Copies new lines of every node's log file to the console, prefixed with the node name."""
 
   _NOISE = re.compile(r'^I\d{4} |DeprecationWarning|warnings\.warn|^\s*$|Logging before flag|'
-                      r'Gym has been unmaintained|Please upgrade to Gymnasium|migration_guide|'
                       r'Returning a port that was not given')
 
   def __init__(self, directory: str, period_s: float = 0.5):
