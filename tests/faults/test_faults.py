@@ -2,8 +2,9 @@
 
 For each family one run directory lives through them in turn, as a user's would: a second
 command on the running directory, a SIGKILLed actor, a SIGKILLed learner, Ctrl-C, a SIGKILLed
-launcher and a re-run once the run has finished. Every session after the first resumes what
-the ones before wrote.
+launcher and a re-run once the run has finished (FTW's chain leaves out the second command
+and the re-run, which are the core's alone). Every session after the first resumes what the
+ones before wrote.
 """
 
 import os
@@ -26,6 +27,9 @@ class Family(NamedTuple):
   checkpoints: str  # The learner's checkpoint directory under the run directory.
   final_evaluation: str  # Printed by the final evaluation only.
   checkpoint_steps: int  # --checkpoint_period_steps of every session.
+  # The lock and the re-run of a finished run are the core's alone (the same code for every
+  # family); to keep CI within its time, only meta-RL's chain repeats them end to end.
+  core_checks: bool = True
 
 
 META_RL = Family(
@@ -46,7 +50,8 @@ FTW = Family(
     budget_flag='--num_steps', learner='learner/0', actor='arena/0',
     learner_steps=r'^\[learner/0\] .*Learner 0 Steps = (\d+)',
     checkpoints=os.path.join('checkpoints', 'member_0'),
-    final_evaluation='final evaluation of the checkpoints', checkpoint_steps=10)
+    final_evaluation='final evaluation of the checkpoints', checkpoint_steps=10,
+    core_checks=False)
 
 
 def _assert_named_soon(launch, node, killed_at):
@@ -79,11 +84,12 @@ def _fault_chain(family: Family, tmp_path):
     # 1. A second command on a running run's directory: one line, exit 2, the run unharmed.
     first = launch('first')
     learner_steps(first, 1)
-    second = launch('second')
-    assert second.wait(60) == 2
-    errors = [line for line in second.console().splitlines() if line.startswith('error:')]
-    assert len(errors) == 1 and 'in use by another run' in errors[0], second.console()
-    assert f'pid {first.process.pid}' in errors[0]
+    if family.core_checks:
+      second = launch('second')
+      assert second.wait(60) == 2
+      errors = [line for line in second.console().splitlines() if line.startswith('error:')]
+      assert len(errors) == 1 and 'in use by another run' in errors[0], second.console()
+      assert f'pid {first.process.pid}' in errors[0]
 
     # 2. A killed actor is named within 5 s; the rest stop without a SIGKILL.
     seen = learner_steps(first, family.checkpoint_steps + 5)
@@ -128,6 +134,8 @@ def _fault_chain(family: Family, tmp_path):
     assert harness.checkpoint_files(os.path.join(run_dir, 'checkpoints')) == written
     assert harness.checkpoint_steps(learner_checkpoints) >= after_interrupt
 
+    if not family.core_checks:
+      return
     # 6. Re-running a finished run: exit 0, its checkpoint unchanged, optimizer slots included.
     tensors = harness.checkpoint_tensors(learner_checkpoints)
     # The optimizers' moments: Sonnet saves Adam's as optimizer/m/<i>, RMSProp's as ms/<i>.
