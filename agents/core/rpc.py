@@ -15,6 +15,13 @@ import acme
 from agents.core import stopping
 
 
+# Courier clients that made asynchronous calls, kept alive for the life of the process. Such a
+# client owns the thread that runs its calls' callbacks; were it garbage-collected in that
+# thread (a collection can start there), its shutdown would join the thread from itself and
+# abort the process ("terminate called without an active exception").
+_ASYNC_CLIENTS: Dict[int, Any] = {}
+
+
 class ProgramStopping(Exception):
   """A call was not made, or was cancelled, because the program is stopping."""
 
@@ -28,6 +35,7 @@ class StopAwareClient:
   """
 
   def __init__(self, client, poll_s: float = 0.1):
+    _ASYNC_CLIENTS.setdefault(id(client), client)
     self._client = client
     self._poll_s = poll_s
 
