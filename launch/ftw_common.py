@@ -74,7 +74,10 @@ def define_flags(logdir: str, num_steps: int, max_minutes: float):
   flags.DEFINE_list('training_bots', ['random', 'rusher'], 'Bots of those training matches.')
   flags.DEFINE_list('eval_bots', ['random', 'rusher'], 'Scripted bots of the evaluations.')
   flags.DEFINE_integer('eval_matches', 6, 'Periodic evaluation: matches per member and bot.')
-  flags.DEFINE_float('eval_period_s', 120.0, 'Seconds between periodic evaluations.')
+  flags.DEFINE_float('eval_period_s', 120.0, 'Periodic evaluation: at least this many seconds '
+                     'between rounds.')
+  flags.DEFINE_float('eval_share', 0.1, 'Periodic evaluation: at most this share of the training '
+                     'matches\' environment steps (0 < share <= 1).')
   flags.DEFINE_integer('checkpoint_period_steps', 100,
                        'Learner steps between checkpoints (there is one every minute as well).')
   flags.DEFINE_integer('final_eval_matches', 10,
@@ -134,7 +137,8 @@ def configs_from_flags() -> Tuple[str, Dict, config_lib.FtwConfig, config_lib.Pr
       'final_eval_matches': (1, None), 'num_arenas': (1, None), 'matches_per_arena': (1, None),
       'unroll_length': (2, None), 'batch_size': (1, None), 'ready_steps': (1, None),
       'max_minutes': (0, None), 'exploit_threshold': (0.5, 1), 'bot_match_fraction': (0, 1),
-      'eval_period_s': (0, None, positive), 'checkpoint_period_steps': (1, None)})
+      'eval_period_s': (0, None, positive), 'eval_share': (0, 1, positive),
+      'checkpoint_period_steps': (1, None)})
   for name in ('eval_bots', 'training_bots'):
     for bot in getattr(FLAGS, name):
       if bot not in bots_lib.BOT_NAMES:
@@ -168,6 +172,7 @@ def configs_from_flags() -> Tuple[str, Dict, config_lib.FtwConfig, config_lib.Pr
         seed=FLAGS.seed, pbt=pbt, bot_match_fraction=FLAGS.bot_match_fraction,
         training_bots=tuple(FLAGS.training_bots), evaluation_matches=FLAGS.eval_matches,
         evaluation_bots=tuple(FLAGS.eval_bots), evaluation_period_s=FLAGS.eval_period_s,
+        evaluation_share=FLAGS.eval_share,
         checkpoint_period_steps=FLAGS.checkpoint_period_steps)
     program_config.validate()
     run_dir.check_usable(FLAGS.logdir)

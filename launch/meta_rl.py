@@ -41,6 +41,8 @@ flags.DEFINE_bool('loopback_only', True, 'Bind every server of the run to loopba
 flags.DEFINE_integer('checkpoint_period_steps', 100,
                      'Learner steps between checkpoints (there is one every minute as well).')
 flags.DEFINE_integer('eval_episodes', 5000, 'Episodes of the final frozen-weight evaluation.')
+flags.DEFINE_float('eval_share', 0.1, 'Periodic evaluation: at most this share of the training '
+                   'environment steps (0 < share <= 1).')
 flags.DEFINE_list('eval_env_ids', [], 'Bandit ids of the final evaluation (default: --env_id).')
 flags.DEFINE_float('learning_rate', _DEFAULTS.learning_rate, 'Adam learning rate.')
 flags.DEFINE_float('discount', _DEFAULTS.discount, 'Discount gamma of the returns.')
@@ -60,7 +62,8 @@ def _configs():
       'envs_per_worker': (1, None), 'eval_episodes': (1, None), 'unroll_length': (1, None),
       'batch_size': (1, None), 'checkpoint_period_steps': (1, None),
       'learning_rate': (0, None, {'min_inclusive': False}),
-      'discount': (0, 1), 'entropy_cost': (0, None)})
+      'discount': (0, 1), 'entropy_cost': (0, None),
+      'eval_share': (0, 1, {'min_inclusive': False})})
   try:
     env_id = environments.canonical_id(FLAGS.env_id)
     eval_ids = [environments.canonical_id(e) for e in FLAGS.eval_env_ids] or [env_id]
@@ -75,7 +78,8 @@ def _configs():
     program_config = distributed.DistributedConfig(
         run_dir=FLAGS.logdir, num_actors=FLAGS.num_workers,
         envs_per_actor=FLAGS.envs_per_worker, max_actor_steps=FLAGS.num_steps,
-        seed=FLAGS.seed, checkpoint_period_steps=FLAGS.checkpoint_period_steps)
+        seed=FLAGS.seed, checkpoint_period_steps=FLAGS.checkpoint_period_steps,
+        evaluation_share=FLAGS.eval_share)
     program_config.validate()
     run_dir.check_usable(FLAGS.logdir)
   except ValueError as error:  # Includes UnknownEnvironmentError.

@@ -7,6 +7,7 @@ reads after the program has stopped by itself at its step budget.
 
 import json
 import os
+import pickle
 import threading
 import time
 
@@ -14,6 +15,7 @@ import cloudpickle
 import numpy as np
 import psutil
 import pytest
+import tensorflow as tf
 
 import environments
 from agents.core import distributed
@@ -23,6 +25,7 @@ from agents.meta_rl import config as config_lib
 
 NUM_TRIALS = 20
 UNROLL = 10
+EVALUATION_SHARE = 0.25
 
 
 class _RecordingIterator:
@@ -121,7 +124,8 @@ def finished_run(tmp_path_factory):
                                    max_queue_size=64, variable_update_period=2)
   program_config = distributed.DistributedConfig(
       run_dir=run_dir, num_actors=2, envs_per_actor=4, max_actor_steps=6000,
-      evaluation_envs=8, evaluation_period_s=1.0, log_period_s=2.0)
+      evaluation_envs=8, evaluation_period_s=1.0, evaluation_share=EVALUATION_SHARE,
+      log_period_s=2.0)
   program = distributed.make_program(
       RecordingBuilder(config, run_dir),
       environments.make_factory('easy', num_trials=NUM_TRIALS), program_config)
@@ -193,6 +197,35 @@ def test_learner_steps_advance_and_actor_weights_change(finished_run):
   with open(os.path.join(run_dir, 'node_logs', 'learner', '0')) as f:
     log = f.read()
   assert 'Learner Steps' in log
+
+
+def test_evaluation_stays_within_its_share_of_the_environment_steps(finished_run):
+  reader = tf.train.load_checkpoint(os.path.join(finished_run['run_dir'], 'checkpoints',
+                                                 'counter'))
+  counts = pickle.loads(reader.get_tensor('counter/.ATTRIBUTES/py_state'))['counts']
+  round_steps = 8 * NUM_TRIALS
+  assert counts['evaluator_steps'] >= round_steps, counts  # It evaluated,
+  assert counts['evaluator_steps'] <= EVALUATION_SHARE * counts['actor_steps'], counts  # within.
+
+
+def test_evaluation_is_affordable_only_within_its_share():
+  counts = {'actor_steps': 1000, distributed.EVALUATION_STEPS: 50}
+  assert distributed.evaluation_affordable(counts, 50, 0.1)  # 100 of 1000.
+  assert not distributed.evaluation_affordable(counts, 51, 0.1)
+  assert not distributed.evaluation_affordable({}, 1, 0.5)  # Nothing trained yet.
+
+
+def test_the_cpu_of_every_node_is_reported(finished_run):
+  with open(os.path.join(finished_run['run_dir'], launching.CPU_REPORT_FILE)) as f:
+    report = json.load(f)[-1]
+  nodes = report['nodes']
+  assert {'actor/0', 'actor/1', 'learner/0', 'evaluator/0', 'replay/0', 'counter/0',
+          'coordinator/0', 'launcher'} <= set(nodes), nodes
+  assert all(seconds > 0 for seconds in nodes.values()), nodes
+  assert report['categories']['data generation'] == nodes['actor/0'] + nodes['actor/1']
+  assert report['categories']['evaluation'] == nodes['evaluator/0']
+  assert sum(report['categories'].values()) == pytest.approx(report['total_s'])
+  assert 'data generation' in launching.format_cpu_report(report)
 
 
 def test_every_server_listens_on_loopback_only(finished_run):

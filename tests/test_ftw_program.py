@@ -28,6 +28,7 @@ from agents.ftw import evaluation
 from hyperparameters import population
 
 EPISODE = 20
+EVALUATION_SHARE = 0.5
 
 
 def _scalars(directory):
@@ -64,7 +65,8 @@ def finished_run(tmp_path_factory):
       run_dir=run_dir, population_size=2, num_arenas=1, matches_per_arena=2,
       max_env_steps=30 * EPISODE, max_wall_s=400.0, seed=1,
       pbt=population.PbtConfig(ready_steps=3, exploit_threshold=0.5, check_period_s=0.5),
-      evaluation_matches=1, evaluation_period_s=2.0, variable_update_period=5,
+      evaluation_matches=1, evaluation_period_s=2.0, evaluation_share=EVALUATION_SHARE,
+      variable_update_period=5,
       log_period_s=2.0, bot_match_fraction=0.5)
   factory = environments.make_factory('ctf_1v1', episode_length=EPISODE, map_size=7)
   program = ftw_builder.make_program(agent_config, factory, team_size=1,
@@ -148,7 +150,31 @@ def test_members_were_evaluated_against_the_bots(finished_run):
   assert set(state['bot_scores']) == {'0', '1'}
   assert all(0.0 <= s <= 1.0 for scores in state['bot_scores'].values() for s in scores.values())
   summary = evaluation.format_summary(finished_run['run_dir'])
-  assert 'population summary' in summary and 'win/draw vs rusher' in summary
+  assert 'population summary' in summary and '/ draw vs rusher' in summary
+  # Evaluation stayed within its share of the training steps, baseline matches included.
+  rounds, steps, share = evaluation.evaluation_share(finished_run['run_dir'])
+  assert rounds == len(reports) and steps >= rounds * 4 * EPISODE
+  assert 0 < share <= EVALUATION_SHARE, share
+  assert f'periodic evaluation: {rounds} rounds' in summary
+
+
+def test_the_cpu_of_every_node_is_reported(finished_run):
+  with open(os.path.join(finished_run['run_dir'], launching.CPU_REPORT_FILE)) as f:
+    report = json.load(f)[-1]
+  nodes = report['nodes']
+  assert {'arena/0', 'learner/0', 'learner/1', 'evaluator/0', 'controller/0', 'replay/0',
+          'counter/0', 'launcher'} <= set(nodes), nodes
+  assert all(seconds > 0 for seconds in nodes.values()), nodes
+  assert report['total_s'] == pytest.approx(sum(nodes.values()))
+  assert report['categories']['data generation'] == nodes['arena/0']
+  assert report['categories']['learning'] == nodes['learner/0'] + nodes['learner/1']
+
+
+def test_win_rate_intervals_are_wilsons():
+  # 18 wins in 20: centre (0.9 + 1.96^2/40) / (1 + 1.96^2/20) = 0.8356, half-width 0.1366.
+  low, high = evaluation.wilson_interval(18, 20)
+  assert low == pytest.approx(0.6990, abs=1e-4) and high == pytest.approx(0.9721, abs=1e-4)
+  assert evaluation.wilson_interval(0, 10)[0] == 0.0
 
 
 def test_every_server_listened_on_loopback_only(finished_run):

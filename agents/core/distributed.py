@@ -49,7 +49,11 @@ class DistributedConfig:
   seed: int = 0
   with_evaluator: bool = True
   evaluation_envs: int = 100  # Episodes per evaluation round, played in one batch.
-  evaluation_period_s: float = 30.0
+  evaluation_period_s: float = 30.0  # At least this long between evaluation rounds.
+  # If set, a round starts only once the evaluation's environment steps, the round included,
+  # stay within this share of the training steps (`actor_steps`): evaluation then costs at most
+  # that share of the environment steps (the first round waits until it is affordable).
+  evaluation_share: Optional[float] = None
   log_period_s: float = 10.0
   checkpoint_period_minutes: float = 1.0
   # A learner also checkpoints every this many steps (None: by time only), so that a crash
@@ -69,6 +73,8 @@ class DistributedConfig:
                      optional=True)
     cli.check_number('seed', self.seed, integer=True)
     cli.check_number('max_wall_s', self.max_wall_s, 0, min_inclusive=False, optional=True)
+    cli.check_number('evaluation_share', self.evaluation_share, 0, 1, min_inclusive=False,
+                     optional=True)
     for name in ('evaluation_period_s', 'log_period_s', 'checkpoint_period_minutes',
                  'rpc_timeout_s', 'step_limit_poll_s', 'drain_timeout_s'):
       cli.check_number(name, getattr(self, name), 0, min_inclusive=False)
@@ -330,14 +336,28 @@ class ActorWorker:
     self._counter.get_counts()
 
 
-class EvaluatorWorker:
-  """Evaluates every `evaluation_period_s` until the program stops and logs each result.
+EVALUATION_STEPS = 'evaluator_steps'  # The counter's key of evaluation environment steps.
 
-  Subclasses say how (`evaluate`); the default, `EpisodeEvaluator`, plays batched episodes.
+
+def evaluation_affordable(counts: Mapping[str, float], round_steps: float, share: float) -> bool:
+  """Whether an evaluation round of `round_steps` environment steps keeps the evaluation's steps
+  within `share` of the training steps counted so far."""
+  return counts.get(EVALUATION_STEPS, 0) + round_steps <= share * counts.get('actor_steps', 0)
+
+
+class EvaluatorWorker:
+  """Evaluates until the program stops and logs each result: every `evaluation_period_s`, and
+  with `evaluation_share` only while evaluation stays within that share of the training steps.
+
+  Subclasses say how (`evaluate`), count their environment steps in the central counter under
+  `EVALUATION_STEPS`, and say how many a round takes (`round_steps`); the default,
+  `EpisodeEvaluator`, plays batched episodes.
   """
 
-  def __init__(self, config: DistributedConfig, steps_key: str = 'actor_steps'):
+  def __init__(self, config: DistributedConfig, counter=None, steps_key: str = 'actor_steps'):
     self._period_s = config.evaluation_period_s
+    self._share = config.evaluation_share
+    self._counter = rpc.stop_aware(counter) if counter is not None else None
     self._logger = logging_utils.make_logger('evaluator', config.run_dir, print_period_s=0.0,
                                              summary_period_s=0.0, steps_key=steps_key)
 
@@ -345,8 +365,29 @@ class EvaluatorWorker:
     """One evaluation round's metrics; None if the program stopped meanwhile."""
     raise NotImplementedError
 
+  def round_steps(self) -> float:
+    """About how many environment steps a round takes (what the evaluation share budgets)."""
+    raise NotImplementedError
+
+  def _wait_until_affordable(self) -> bool:
+    """Waits until the next round fits the evaluation share; False if the program stopped."""
+    if self._share is None or self._counter is None:
+      return True
+    while True:
+      try:
+        if evaluation_affordable(self._counter.get_counts(), self.round_steps(), self._share):
+          return True
+      except rpc.ProgramStopping:
+        return False
+      except Exception as error:  # pylint: disable=broad-except
+        logging.warning('evaluator: no counts from the counter: %s', error)
+      if stopping.wait_for_stop(1.0):
+        return False
+
   def run(self):
     while not stopping.stop_requested():
+      if not self._wait_until_affordable():
+        return
       result = self.evaluate()
       if result is None or stopping.stop_requested():
         return
@@ -361,7 +402,7 @@ class EpisodeEvaluator(EvaluatorWorker):
   def __init__(self, context: ProgramContext, index: int = 0):
     del index  # One evaluator.
     config, builder = context.config, context.member_builder(0)
-    super().__init__(config)
+    super().__init__(config, context.counter)
     environment = make_batched_environment(context.environment_factory, config.evaluation_envs,
                                            config.seed, EVALUATION_STREAM)
     networks = builder.make_networks(context.environment_spec)
@@ -374,10 +415,17 @@ class EpisodeEvaluator(EvaluatorWorker):
         environment, self._actor, counter, should_update=False,
         observer_factory=builder.make_observers, log_period_s=float('inf'))
     self._episodes = config.evaluation_envs
+    self._round_steps = 0.0  # Measured by the first round (which waits for no share).
+
+  def round_steps(self) -> float:
+    return self._round_steps
 
   def evaluate(self):
     self._actor.update(wait=True)
-    return self._loop.run(num_episodes=self._episodes)
+    result = self._loop.run(num_episodes=self._episodes)
+    if 'episode_length' in result:
+      self._round_steps = max(self._round_steps, result['episode_length'] * self._episodes)
+    return result
 
 
 ORPHANED_REPLAY_LINGER_S = 3.0

@@ -2,8 +2,10 @@
 
 import contextlib
 import io
+import json
 import os
 import re
+import resource
 import signal
 import sys
 import threading
@@ -12,6 +14,7 @@ from typing import Any, Dict, List, Optional
 
 from absl import flags
 import launchpad as lp
+import psutil
 from launchpad.launch import worker_manager
 from launchpad.launch.run_locally import launch_local_output_to_files
 from launchpad.nodes.python import local_multi_processing
@@ -166,6 +169,67 @@ _STOP_STAGES = ((), ('learner', 'controller'), ('replay', 'counter'))
 STOP_STAGE_S = 10.0  # How long a stage may take before the next is stopped anyway.
 
 
+# What each node label's CPU goes to, in the program's CPU report; other labels are overhead.
+CPU_CATEGORIES = {'actor': 'data generation', 'arena': 'data generation', 'learner': 'learning',
+                  'worker': 'learning', 'evaluator': 'evaluation'}
+CPU_REPORT_FILE = 'cpu_usage.json'
+
+
+class _CpuMeter:
+  """CPU seconds (user + system) of each node process and of the launcher, sampled while the
+  program runs: a node's last sample before it ends is its figure (at most one period short)."""
+
+  def __init__(self, nodes, period_s: float = 1.0):
+    self._nodes = nodes
+    self._period_s = period_s
+    self._next = 0.0
+    self._seconds: Dict[str, float] = {}
+    self._launcher_start = self._launcher_seconds()
+
+  @staticmethod
+  def _launcher_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+  def sample(self):
+    if time.monotonic() < self._next:
+      return
+    self._next = time.monotonic() + self._period_s
+    for title, process in self._nodes:
+      try:
+        tree = psutil.Process(process.pid)
+        seconds = sum(sum(p.cpu_times()[:2]) for p in [tree] + tree.children(recursive=True))
+      except psutil.Error:  # Ended since: keep its last sample.
+        continue
+      self._seconds[title] = max(seconds, self._seconds.get(title, 0.0))
+
+  def report(self, elapsed_s: float) -> Dict[str, Any]:
+    """{'nodes': {title: seconds}, 'categories': {category: seconds}, totals, wall time}."""
+    nodes = dict(sorted(self._seconds.items()))
+    nodes['launcher'] = self._launcher_seconds() - self._launcher_start
+    categories: Dict[str, float] = {}
+    for title, seconds in nodes.items():
+      category = CPU_CATEGORIES.get(title.split('/')[0], 'overhead')
+      categories[category] = categories.get(category, 0.0) + seconds
+    return {'nodes': nodes, 'categories': categories, 'total_s': sum(nodes.values()),
+            'wall_s': elapsed_s, 'cores': os.cpu_count()}
+
+
+def format_cpu_report(report: Dict[str, Any]) -> str:
+  """Where the program's CPU went: each category's and each node's share of the CPU seconds."""
+  total = max(report['total_s'], 1e-9)
+  order = ('data generation', 'learning', 'evaluation', 'overhead')
+  categories = sorted(report['categories'].items(),
+                      key=lambda item: order.index(item[0]) if item[0] in order else len(order))
+  lines = [f'CPU: {report["total_s"]:.0f} s over {report["wall_s"] / 60:.1f} min on '
+           f'{report["cores"]} cores ({report["total_s"] / max(report["wall_s"], 1e-9):.2f} '
+           'cores busy): ' + ', '.join(f'{name} {seconds / total:.0%}'
+                                      for name, seconds in categories)]
+  lines.append('  by node: ' + ', '.join(f'{title} {seconds / total:.0%}'
+                                         for title, seconds in report['nodes'].items()))
+  return '\n'.join(lines)
+
+
 def _stop_stage(title: str) -> int:
   label = title.split('/')[0]
   return next((i for i, labels in enumerate(_STOP_STAGES) if label in labels), 0)
@@ -197,6 +261,7 @@ class _ProgramWatch:
     self._kill_reason: Optional[str] = None
     self._stage = -1  # The stop stage reached (see _STOP_STAGES).
     self._stage_deadline = 0.0
+    self.cpu = _CpuMeter(self._nodes)
     manager._disable_signals()  # pylint: disable=protected-access
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
       signal.signal(sig, self._on_signal)
@@ -259,6 +324,7 @@ class _ProgramWatch:
 
   def wait(self, period_s: float = 0.1):
     while self._alive():
+      self.cpu.sample()
       self._check_for_failure()
       if self._kill_at is not None:
         if time.monotonic() >= self._kill_at:
@@ -277,6 +343,21 @@ def _restore_signal_handlers(saved: Dict[int, Any]):
   for sig, handler in saved.items():
     signal.signal(sig, handler)
   worker_manager._SIGNAL_HANDLERS = None  # pylint: disable=protected-access
+
+
+def _record_cpu(report: Dict[str, Any], run_dir: str, console: bool):
+  """Adds the program's CPU report to `run_dir/cpu_usage.json` (one entry per launch) and
+  prints it."""
+  path = os.path.join(run_dir, CPU_REPORT_FILE)
+  try:
+    with open(path) as f:
+      history = json.load(f)
+  except (OSError, ValueError):
+    history = []
+  history.append(dict(report, time=time.time()))
+  run_dir_lib.write_atomically(path, json.dumps(history, indent=1))
+  if console:
+    print(format_cpu_report(report), flush=True)
 
 
 def launch(program: lp.Program, launch_type: str, run_dir: str, *, loopback_only: bool = True,
@@ -319,12 +400,14 @@ def launch(program: lp.Program, launch_type: str, run_dir: str, *, loopback_only
     with contextlib.redirect_stdout(io.StringIO()):  # Launchpad's "Logging to: <file>" lines.
       manager = lp.launch(program, launch_type='local_mp', local_resources=resources,
                           terminal='output_to_files')
+    started = time.time()
     watch = _ProgramWatch(manager, log_dir, flags.FLAGS.lp_termination_notice_secs)
     watch.wait()
   finally:
     if tailer:
       tailer.stop()
     _restore_signal_handlers(saved_handlers)
+  _record_cpu(watch.cpu.report(time.time() - started), run_dir, console)
   if watch.failure is not None:
     raise NodeFailedError(watch.failure)
   if watch.interrupted is not None:

@@ -52,20 +52,27 @@ def read_config(run_dir: str) -> Optional[Dict[str, Any]]:
     return json.load(f)
 
 
-def write_config(run_dir: str, run_config: Dict[str, Any]):
-  """Writes `run_config` atomically: a reader sees the old file or the new one, never half."""
-  os.makedirs(run_dir, exist_ok=True)
-  fd, temp_path = tempfile.mkstemp(prefix=f'.{RUN_CONFIG}.', suffix='.tmp', dir=run_dir)
+def write_atomically(path: str, text: str):
+  """Writes `text` to `path` so that a reader (or a crash) sees the old file or the new one,
+  never half of one."""
+  directory, name = os.path.split(path)
+  os.makedirs(directory or '.', exist_ok=True)
+  fd, temp_path = tempfile.mkstemp(prefix=f'.{name}.', suffix='.tmp', dir=directory or '.')
   try:
     with os.fdopen(fd, 'w') as f:
-      json.dump(_jsonable(run_config), f, indent=2)
+      f.write(text)
       f.flush()
       os.fsync(f.fileno())
-    os.replace(temp_path, os.path.join(run_dir, RUN_CONFIG))
+    os.replace(temp_path, path)
   except BaseException:
     if os.path.exists(temp_path):
       os.remove(temp_path)
     raise
+
+
+def write_config(run_dir: str, run_config: Dict[str, Any]):
+  """Writes `run_config` atomically (see `write_atomically`)."""
+  write_atomically(os.path.join(run_dir, RUN_CONFIG), json.dumps(_jsonable(run_config), indent=2))
 
 
 def differing_keys(existing: Dict[str, Any], run_config: Dict[str, Any],

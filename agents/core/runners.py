@@ -30,6 +30,7 @@ import numpy as np
 import tensorflow as tf
 
 from agents.core import learning
+from agents.core import run_dir as run_dir_lib
 from agents.core import stopping
 
 _CHECKPOINT = re.compile(r'^ckpt-(\d+)\.index$')
@@ -225,12 +226,8 @@ class Checkpointer:
     """Atomically rewrites the `checkpoint` file (what tf.train.latest_checkpoint reads)."""
     lines = [f'model_checkpoint_path: "ckpt-{self._kept[-1]}"']
     lines += [f'all_model_checkpoint_paths: "ckpt-{n}"' for n in self._kept]
-    path = os.path.join(self.directory, _STATE_FILE)
-    with open(path + '.tmp', 'w') as f:
-      f.write('\n'.join(lines) + '\n')
-      f.flush()
-      os.fsync(f.fileno())
-    os.replace(path + '.tmp', path)
+    run_dir_lib.write_atomically(os.path.join(self.directory, _STATE_FILE),
+                                 '\n'.join(lines) + '\n')
 
 
 def make_checkpointer(objects, run_dir: str, subdirectory: str, period_minutes: float,

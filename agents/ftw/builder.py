@@ -23,6 +23,7 @@ import tensorflow as tf
 from agents.core import acting as core_acting
 from agents.core import builders
 from agents.core import distributed as core_distributed
+from agents.core import run_dir as run_dir_lib
 from agents.ftw import acting
 from agents.ftw import agent as agent_lib
 from agents.ftw import arena as arena_lib
@@ -98,12 +99,9 @@ class MemberLearner(learning.FtwLearner):
     if not self._summary_path or (not force and now - self._last_summary < 10.0):
       return
     self._last_summary = now
-    temporary = self._summary_path + '.tmp'
-    with open(temporary, 'w') as f:
-      json.dump({'member': self._index, 'learner_steps': self.get_step(),
-                 'hypers': self.get_hypers(), 'internal_rewards': self.get_rewards()}, f,
-                indent=1)
-    os.replace(temporary, self._summary_path)
+    run_dir_lib.write_atomically(self._summary_path, json.dumps(
+        {'member': self._index, 'learner_steps': self.get_step(), 'hypers': self.get_hypers(),
+         'internal_rewards': self.get_rewards()}, indent=1))
 
 
 class FtwBuilder(builders.ActorLearnerBuilder):

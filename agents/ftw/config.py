@@ -168,7 +168,10 @@ class ProgramConfig:
   with_evaluator: bool = True
   evaluation_matches: int = 8  # Matches per member against each bot, per evaluation round.
   evaluation_bots: Tuple[str, ...] = ('random', 'rusher')
-  evaluation_period_s: float = 60.0
+  evaluation_period_s: float = 60.0  # At least this long between evaluation rounds.
+  # Evaluation rounds wait while they would take evaluation past this share of the training
+  # matches' environment steps (the final evaluation of the checkpoints is apart).
+  evaluation_share: Optional[float] = 0.1
   variable_update_period: int = 20  # Arena steps between weight pulls.
   checkpoint_period_minutes: float = 1.0
   checkpoint_period_steps: Optional[int] = 100  # A learner also checkpoints every N steps.
@@ -182,8 +185,8 @@ class ProgramConfig:
         run_dir=self.run_dir, population_size=self.population_size, num_actors=self.num_arenas,
         envs_per_actor=self.matches_per_arena, max_actor_steps=self.max_env_steps,
         max_wall_s=self.max_wall_s, seed=self.seed, with_evaluator=self.with_evaluator,
-        evaluation_period_s=self.evaluation_period_s, log_period_s=self.log_period_s,
-        checkpoint_period_minutes=self.checkpoint_period_minutes,
+        evaluation_period_s=self.evaluation_period_s, evaluation_share=self.evaluation_share,
+        log_period_s=self.log_period_s, checkpoint_period_minutes=self.checkpoint_period_minutes,
         checkpoint_period_steps=self.checkpoint_period_steps, rpc_timeout_s=self.rpc_timeout_s)
 
   def validate(self):

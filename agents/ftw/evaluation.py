@@ -9,7 +9,7 @@ import glob
 import json
 import os
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from absl import logging
 import numpy as np
@@ -48,6 +48,8 @@ class BotEvaluator:
     self._seed = seed
     probe = arena_factory(0)
     self._team_size = probe.team_size
+    self._episode_length = probe.episode_length
+    self.steps_played = 0  # Environment steps of every match played so far.
     self._policies = policies or arena_lib.MemberPolicies(
         arena_lib.seat_environment_spec(probe), agent_config, sources, seed=seed)
     self._bot_baseline = None
@@ -72,6 +74,7 @@ class BotEvaluator:
                                      update_weights=False)
     if results is None:
       return None
+    self.steps_played += sum(result.steps for result in results)
     scored = []
     for (label, _, bot, _), side, result in zip(entries, sides, results):
       seat = side * self._team_size
@@ -86,6 +89,14 @@ class BotEvaluator:
                  for bot in self._bots if bot != ANCHOR for k in range(self._matches)]
       self._bot_baseline = self._play(entries) if entries else []
     return self._bot_baseline
+
+  def round_steps(self, num_members: int) -> int:
+    """Environment steps of the next evaluation of `num_members` members (matches last their
+    full length), with the bots' baseline if it is still to be played."""
+    matches = num_members * len(self._bots) * self._matches
+    if self._bot_baseline is None:
+      matches += (len(self._bots) - (ANCHOR in self._bots)) * self._matches
+    return matches * self._episode_length
 
   def evaluate(self, members: Sequence[int]) -> Optional[Dict]:
     """Win/draw/loss rates and captures of each member against each bot, and evaluation Elo."""
@@ -175,6 +186,23 @@ def member_summaries(run_dir: str) -> Dict[int, Dict]:
   return summaries
 
 
+def wilson_interval(wins: int, matches: int, confidence: float = 0.95) -> Tuple[float, float]:
+  """The Wilson score interval of a win rate of `wins` in `matches` (scipy's)."""
+  from scipy import stats  # pylint: disable=g-import-not-at-top
+  interval = stats.binomtest(wins, matches).proportion_ci(confidence, method='wilson')
+  return float(interval.low), float(interval.high)
+
+
+def evaluation_share(run_dir: str) -> Optional[Tuple[int, int, float]]:
+  """(rounds, environment steps, share of the training steps) of the periodic evaluations."""
+  evaluations = read_jsonl(os.path.join(run_dir, 'evaluation.jsonl'))
+  total_steps = (read_json(os.path.join(run_dir, 'population.json')) or {}).get('total_steps')
+  if not total_steps:
+    return None
+  steps = sum(e.get('steps', 0) for e in evaluations)
+  return len(evaluations), steps, steps / total_steps
+
+
 def format_summary(run_dir: str, final: Optional[Dict] = None) -> str:
   """The population at a glance: Elo, learner steps, win rates against bots, hyperparameters."""
   state = read_json(os.path.join(run_dir, 'population.json')) or {}
@@ -187,9 +215,14 @@ def format_summary(run_dir: str, final: Optional[Dict] = None) -> str:
            f'{sum(e["decision"] == "exploit" for e in state.get("events", []))} exploits in '
            f'{len(state.get("events", []))} readiness checks, '
            f'{state.get("elapsed_s", 0.0) / 60:.1f} min']
+  share = evaluation_share(run_dir)
+  if share:
+    lines.append(f'periodic evaluation: {share[0]} rounds, {share[1]} environment steps, '
+                 f'{share[2]:.1%} of the training steps')
   bots = list(next(iter(report['members'].values())).keys()) if report else []
+  matches = report.get('matches_per_bot') if report else None
   header = f'  {"member":>6} {"train Elo":>9} {"eval Elo":>8} {"learner steps":>13} ' + ' '.join(
-      f'{"win/draw vs " + b:>22}' for b in bots) + '  lr      entropy  period'
+      f'{"win [95% CI] / draw vs " + b:>30}' for b in bots) + '  lr      entropy  period'
   lines.append(header)
   for m in sorted(set(range(len(ratings))) | set(members)):
     info = members.get(m, {})
@@ -202,7 +235,12 @@ def format_summary(run_dir: str, final: Optional[Dict] = None) -> str:
     row += f'{info.get("learner_steps", 0):>13} '
     for bot in bots:
       rates = report['members'].get(str(m), {}).get(bot, {})
-      row += f'{rates.get("win", float("nan")):>15.0%} /{rates.get("draw", float("nan")):>5.0%} '
+      win = rates.get('win', float('nan'))
+      interval = ''
+      if matches and not np.isnan(win):
+        low, high = wilson_interval(int(round(win * matches)), matches)
+        interval = f'[{low:.0%}-{high:.0%}]'
+      row += f'{win:>14.0%} {interval:>9} /{rates.get("draw", float("nan")):>5.0%} '
     row += (f' {hypers.get("learning_rate", float("nan")):.1e} '
             f'{hypers.get("entropy_cost", float("nan")):.1e} {hypers.get("period", "-")}')
     lines.append(row)
@@ -277,7 +315,7 @@ class BotEvaluatorWorker(core_distributed.EvaluatorWorker):
                config: config_lib.ProgramConfig):
     del index  # One evaluator.
     logging.set_verbosity(logging.WARNING)
-    super().__init__(context.config, steps_key='total_steps')
+    super().__init__(context.config, context.counter, steps_key='total_steps')
     self._evaluator = BotEvaluator(
         context.environment_factory, context.builder.config,
         [rpc.ResilientVariableSource(learner) for learner in context.learners],
@@ -287,11 +325,19 @@ class BotEvaluatorWorker(core_distributed.EvaluatorWorker):
     self._controller = rpc.stop_aware(context.controller)
     self._path = os.path.join(config.run_dir, 'evaluation.jsonl')
 
+  def round_steps(self) -> float:
+    return self._evaluator.round_steps(len(self._members))
+
   def evaluate(self) -> Optional[Dict[str, float]]:
     started = time.time()
+    steps_before = self._evaluator.steps_played
     report = self._evaluator.evaluate(self._members)
     if report is None:
       return None
+    report['steps'] = self._evaluator.steps_played - steps_before  # Baseline matches included.
+    rpc.call_with_retries(
+        lambda: self._counter.increment(**{core_distributed.EVALUATION_STEPS: report['steps']}),
+        'counting the evaluation steps')
     try:
       self._controller.report_bot_scores(expected_scores(report))
       summary = self._controller.get_summary()
