@@ -262,11 +262,8 @@ def plot_progress(run_dir: str, path: str, final: Optional[Dict] = None) -> Opti
   evaluations = [e for e in evaluations if e.get('total_steps') is not None]
   if not evaluations and not history:
     return None
-  import logging as python_logging  # pylint: disable=g-import-not-at-top
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use('Agg')
-  python_logging.getLogger('matplotlib').setLevel(python_logging.ERROR)
-  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
+  from agents import plotting  # pylint: disable=g-import-not-at-top
+  plt = plotting.pyplot()
   bots = list(next(iter(evaluations[-1]['members'].values())).keys()) if evaluations else []
   fig, axes = plt.subplots(1, 2 + len(bots), figsize=(5 * (2 + len(bots)), 4.2))
   steps = [e['total_steps'] for e in evaluations]

@@ -125,9 +125,8 @@ def baseline_regret_curves(distribution: str, num_trials: int,
 
 def plot_regret(path: str, result: RegretResult, curves: Dict[str, np.ndarray]):
   """The agent's regret curve beside the baselines' `curves`, as a PNG at `path`."""
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use('Agg')
-  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
+  from agents import plotting  # pylint: disable=g-import-not-at-top
+  plt = plotting.pyplot()
   trials = np.arange(1, len(result.regret_curve) + 1)
   fig, ax = plt.subplots(figsize=(7, 4.5))
   ax.plot(trials, result.regret_curve, color='tab:green', linewidth=2.5, label='meta-RL agent')

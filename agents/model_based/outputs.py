@@ -89,9 +89,8 @@ def plot(paths: Sequence[str], png: str, metric: str = 'reward_rates', window: i
          frequency: int = 1, labels: Optional[Sequence[str]] = None,
          title: Optional[str] = None, reference_lines: Optional[Dict[str, float]] = None):
   """Mean over seeds with a 95% bootstrap band for each output file, in one PNG."""
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use('Agg')
-  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
+  from agents import plotting  # pylint: disable=g-import-not-at-top
+  plt = plotting.pyplot()
   datasets = [read_output(p) for p in paths]
   labels = list(labels or [os.path.basename(p) for p in paths])
   fig, ax = plt.subplots(figsize=(8, 5))

@@ -22,9 +22,8 @@ def plot_learning_curves(runs: Dict[str, List[Dict[str, float]]], path: str,
   `env_steps`, `last_phase_reward` and `reward`); curves are moving averages over
   `smoothing_episodes` episodes. `bars` draws labelled horizontal lines on the first panel.
   """
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use('Agg')
-  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
+  from agents import plotting  # pylint: disable=g-import-not-at-top
+  plt = plotting.pyplot()
   fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
   steps_per_episode = None
   for label, records in runs.items():
