@@ -12,14 +12,18 @@ from agents.core import acting
 from agents.tvt import networks as networks_lib
 
 
-def make_policy(network: networks_lib.RMANetwork):
-  """A tf.function policy; its extras are the behaviour logits, V_t and the step's read info."""
+def make_policy(network: networks_lib.RMANetwork, jit_compile: bool = False):
+  """A tf.function policy; its extras are the behaviour logits, V_t and the step's read info.
 
-  @tf.function
+  With `jit_compile` the step is compiled by XLA (whose action draw takes int32 seeds only).
+  """
+
+  @tf.function(jit_compile=jit_compile)
   def policy(inputs: networks_lib.RMAInputs, state, is_first, seed):
     batch_size = tf.shape(is_first)[0]
     state = acting.reset_where(is_first, state, network.initial_state(batch_size))
     outputs, new_state = network.step(inputs, state)
+    seed = tf.cast(seed, tf.int32) if jit_compile else seed
     actions = tf.cast(tf.random.stateless_categorical(outputs.logits, 1, seed)[:, 0], tf.int32)
     extras = {
         'logits': outputs.logits,
@@ -43,8 +47,8 @@ class TVTActor(acting.BatchedRecurrentActor):
   def __init__(self, network: networks_lib.RMANetwork,
                adders_per_env: Optional[Sequence[adders.Adder]] = None,
                variable_client: Optional[variable_utils.VariableClient] = None,
-               seed: int = 0):
-    super().__init__(make_policy(network), network.initial_state, adders_per_env,
+               seed: int = 0, jit_compile: bool = False):
+    super().__init__(make_policy(network, jit_compile), network.initial_state, adders_per_env,
                      variable_client, seed)
     self._last_actions = None
     self._last_rewards = None

@@ -98,7 +98,7 @@ class TVTBuilder(builders.ActorLearnerBuilder):
       client = variable_utils.VariableClient(
           variable_source, {'policy': networks.variables},
           update_period=1 if evaluation else self._config.variable_update_period)
-    return acting.TVTActor(networks, adders_per_env, client, seed)
+    return acting.TVTActor(networks, adders_per_env, client, seed, self._config.jit_compile)
 
   def make_observers(self):
     return [observers.LastPhaseRewardObserver()]

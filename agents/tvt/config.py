@@ -48,6 +48,10 @@ class TVTConfig:
   variable_update_period: int = 1  # Actor batch steps between weight pulls.
   # Correct the actors' policy lag with V-trace (the lambda-return targets otherwise; A3C).
   off_policy_correction: bool = False
+  # XLA (tf.function(jit_compile=True)) for the learner's update and the actors' network step.
+  # Off: on 2-core CPUs the update ran at 0.4x graph mode's speed and the step at about 1x
+  # (benchmarks/tvt_throughput.py prints the ratios).
+  jit_compile: bool = False
 
   def validate(self):
     """Raises ValueError naming the first field with an impossible value."""

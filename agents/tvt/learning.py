@@ -60,6 +60,7 @@ class TVTLearner(learning.Learner):
     self._env_steps = tf.Variable(0, dtype=tf.int64, name='env_steps')
     self._last_log = None
     self._env_steps_at_last_log = 0
+    self._update = tf.function(self._update, jit_compile=config.jit_compile)
 
   @property
   def state(self) -> Mapping[str, savers.Checkpointable]:
@@ -67,7 +68,6 @@ class TVTLearner(learning.Learner):
             'num_steps': self._num_steps, 'episodes': self._episodes,
             'env_steps': self._env_steps}
 
-  @tf.function
   def _update(self, images, actions, rewards, pcontinues, mask, behaviour_logits):
     """Loss terms of one batch ([T, B] time-major) and its update, applied only if finite."""
     c = self._config

@@ -214,7 +214,7 @@ def unroll_core(core: snt.RNNCore, inputs: tf.Tensor, state):
   '..._while_cond_..._rewritten'"; the same error with this loop was later traced to importing
   TensorFlow only after absl.app.run had started, see benchmarks/tvt_throughput.py.)
   """
-  steps = tf.shape(inputs)[0]
+  steps = inputs.shape[0] or tf.shape(inputs)[0]  # Static where known, as XLA needs.
   outputs, state = core(inputs[0], state)
   arrays = tree.map_structure(
       lambda o: tf.TensorArray(o.dtype, size=steps, element_shape=o.shape).write(0, o), outputs)
@@ -223,7 +223,8 @@ def unroll_core(core: snt.RNNCore, inputs: tf.Tensor, state):
     outputs, state = core(tf.gather(inputs, t), state)
     return t + 1, state, tree.map_structure(lambda a, o: a.write(t, o), arrays, outputs)
 
-  _, state, arrays = tf.while_loop(lambda t, *_: t < steps, body, (tf.constant(1), state, arrays))
+  _, state, arrays = tf.while_loop(lambda t, *_: t < steps, body, (tf.constant(1), state, arrays),
+                                  maximum_iterations=steps)
   return tree.map_structure(lambda a: a.stack(), arrays), state
 
 
