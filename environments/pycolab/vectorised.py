@@ -37,21 +37,23 @@ from environments.pycolab import objects
 ROWS, COLS = pycolab_env.BOARD_SHAPE
 PAD = pycolab_env.CROP_SIZE // 2
 # Padded board: PAD cells of `EDGE` round the board, plus one trash row at the bottom where
-# invisible objects are painted (no crop, move or board read ever reaches it).
+# invisible objects are painted (no crop, move or board read ever reaches it). Every board of
+# the batch lies in one flat array; a cell is addressed by its index there.
 PADDED_ROWS, PADDED_COLS = ROWS + 2 * PAD + 1, COLS + 2 * PAD
 PADDED_CELLS = PADDED_ROWS * PADDED_COLS
 TRASH = (PADDED_ROWS - 1) * PADDED_COLS
 EDGE = 1  # Padding: drawn as floor, impassable (pycolab's confined_to_board).
-NEVER = np.iinfo(np.int64).max // 2  # Respawn frame of a cell without an eaten apple.
+NEVER = np.iinfo(np.int64).max // 2  # A tick that never comes.
+NUM_PHASES = len(objects.PHASE_NAMES)
 
-# Row, column change of each action; index -1 (a person's DELAY) and 4 stay in place.
-_MOVES = np.array([[-1, 0], [1, 0], [0, -1], [0, 1], [0, 0]], np.int64)
+# Change of flat index of each action + 1: DELAY (a person's no-op), north, south, west, east.
+_MOVES = np.array([0, -PADDED_COLS, PADDED_COLS, -1, 1], np.int64)
 
 
 def _cells(grid: Sequence[str], character: str) -> np.ndarray:
-  """(row, column) of every `character` in `grid`, row-major (keep_n_characters' order)."""
-  return np.array([(r, c) for r, row in enumerate(grid) for c, ch in enumerate(row)
-                   if ch == character], np.int64).reshape(-1, 2)
+  """Padded-board offsets of every `character` in `grid`, row-major (keep_n_characters' order)."""
+  return np.array([(r + PAD) * PADDED_COLS + c + PAD for r, row in enumerate(grid)
+                   for c, ch in enumerate(row) if ch == character], np.int64)
 
 
 def _codes(grid: Sequence[str], beneath: Dict[str, str]) -> np.ndarray:
@@ -66,10 +68,12 @@ def _choose(rng: np.random.RandomState, num_cells: int, n: int) -> np.ndarray:
 
 
 class _Layout:
-  """What one task's phases look like: backdrops, start cells, candidate cells, impassables."""
+  """What one task's phases look like: backdrops, start cells, candidate cells, impassables.
+
+  Cells are offsets in a padded board (row-major, PADDED_COLS wide).
+  """
 
   def __init__(self, game: str):
-    self.game = game
     distractor = objects.APPLE_DISTRACTOR_GRID
     self.apple_cells = _cells(distractor, objects.APPLE)
     self.distractor_start = _cells(distractor, objects.PLAYER)[0]
@@ -80,7 +84,8 @@ class _Layout:
                    _codes(distractor, {objects.APPLE + objects.PLAYER: objects.FLOOR}),
                    _codes(reward, {objects.PLAYER + objects.DOOR: objects.FLOOR})]
       self.door = _cells(reward, objects.DOOR)[0]
-      self.indicator = np.array(key_to_door.INDICATOR_CELL, np.int64)
+      row, col = key_to_door.INDICATOR_CELL
+      self.indicator = (row + PAD) * PADDED_COLS + col + PAD
       # The player's impassable characters by phase, without and with the key.
       closed = objects.WALL + objects.INDICATOR + objects.DOOR
       impassable = [(closed, closed), (closed, closed),
@@ -94,20 +99,25 @@ class _Layout:
                    _codes(distractor, {objects.APPLE + objects.PLAYER: objects.FLOOR}),
                    _codes(reward, {objects.PLAYER + ''.join(objects.COLOUR_SQUARES):
                                    objects.FLOOR})]
-      self.squares = np.stack([_cells(reward, s)[0] for s in objects.COLOUR_SQUARES])
+      self.squares = np.array([_cells(reward, s)[0] for s in objects.COLOUR_SQUARES])
       # In the first phase the square (whichever colour) blocks; in the last ones none does.
       squares = ''.join(objects.COLOUR_SQUARES)
       impassable = [(objects.WALL + squares,) * 2, (objects.WALL,) * 2, (objects.WALL,) * 2]
     self.player_candidates = _cells(explore, objects.PLAYER)
     self.reward_start = _cells(reward, objects.PLAYER)[0]
-    self.backdrops = np.full((3, PADDED_ROWS, PADDED_COLS), EDGE, np.uint8)
+    self.backdrops = np.full((NUM_PHASES, PADDED_ROWS, PADDED_COLS), EDGE, np.uint8)
     for phase, backdrop in enumerate(backdrops):
       self.backdrops[phase, PAD:PAD + ROWS, PAD:PAD + COLS] = backdrop
-    # impassable[phase, has_key, code]; the padding blocks in every phase.
-    self.impassable = np.zeros((3, 2, 256), bool)
+    self.backdrops = self.backdrops.reshape(NUM_PHASES, PADDED_CELLS)
+    # impassable[(phase * 2 + has_key) * 256 + code]; the padding blocks in every phase.
+    self.impassable = np.zeros((NUM_PHASES, 2, 256), bool)
     for phase, by_key in enumerate(impassable):
       for has_key, characters in enumerate(by_key):
         self.impassable[phase, has_key, [ord(ch) for ch in characters] + [EDGE]] = True
+    self.impassable = self.impassable.reshape(-1)
+
+
+_SQUARE_CODES = np.frombuffer(''.join(objects.COLOUR_SQUARES).encode(), np.uint8)
 
 
 class VectorisedPycolabBatch:
@@ -119,6 +129,10 @@ class VectorisedPycolabBatch:
   draws its randomness from `RandomState(seeds[i])`, so it plays the episodes of
   `PycolabEnvironment(game, seed=seeds[i], ...)`. `environments[i]` answers for environment i
   what the observers and tests ask a `PycolabEnvironment` (`last_phase_reward()`, `phase`, ...).
+
+  Time is one tick per `step` for the whole batch; an environment's frame is the ticks since its
+  phase began. What rarely changes (phase ends, apples growing back, keys held, which phases
+  are being played) is tracked so that a typical step is a couple of dozen array operations.
   """
 
   def __init__(self, game: str, seeds: Sequence[Optional[int]], num_apples: int = 10,
@@ -131,7 +145,7 @@ class VectorisedPycolabBatch:
     if not len(seeds):
       raise ValueError('VectorisedPycolabBatch needs at least one seed')
     self.name = game
-    self._layout = _Layout(game)
+    self._layout = layout = _Layout(game)
     self._avm = game == 'active_visual_match'
     self._num_apples = num_apples
     self._apple_reward = (apple_reward_min, apple_reward_max)
@@ -143,51 +157,61 @@ class VectorisedPycolabBatch:
     self._rngs = [np.random.RandomState(seed) for seed in seeds]
     size = self._size = len(seeds)
     self._rows = np.arange(size)
-    self._base = self._rows * PADDED_CELLS  # Offset of each padded board in the flat batch.
+    self._base = self._rows * PADDED_CELLS  # Where each environment's board starts.
+    self._trash = self._base + TRASH
     # Colours: fixed ones, plus (active_visual_match) the squares' per-environment shuffle,
     # drawn first from each stream as `ActiveVisualMatchGame.__init__` does.
     self._colours = []
-    self._palettes = np.zeros((size, 256, 3), np.uint8)
+    palettes = np.zeros((size, 256, 3), np.uint8)
     for i, rng in enumerate(self._rngs):
       colours = dict(objects.FIXED_COLOURS)
       if self._avm:
         colours.update(objects.shuffled_square_colours(rng))
       self._colours.append(colours)
       for character, colour in colours.items():
-        self._palettes[i, ord(character)] = objects.to_uint8(colour)
-      self._palettes[i, EDGE] = self._palettes[i, ord(objects.FLOOR)]
-    self._palettes = self._palettes.reshape(size * 256, 3)
+        palettes[i, ord(character)] = objects.to_uint8(colour)
+      palettes[i, EDGE] = palettes[i, ord(objects.FLOOR)]
+    # Every environment of key_to_door has the same colours: one palette does.
+    self._palettes = palettes.reshape(size * 256, 3) if self._avm else palettes[0]
     self._palette_base = (self._rows * 256)[:, None, None]
-    self._shared_palette = not self._avm  # Every environment has the same colours.
-    # The observed window: offsets in a padded board from the crop's top-left cell.
+    # The observed cells: relative to the player if cropped, else the whole board.
     if crop:
-      window = np.arange(pycolab_env.CROP_SIZE)
-      self._window = window[:, None] * PADDED_COLS + window[None, :]
+      window = np.arange(pycolab_env.CROP_SIZE) - PAD
+      self._window = (window[:, None] * PADDED_COLS + window[None, :])[None]
     else:
-      self._window = ((np.arange(ROWS)[:, None] + PAD) * PADDED_COLS +
-                      np.arange(COLS)[None, :] + PAD)
-    self._window = self._window[None]
+      self._window = (self._base[:, None, None] + (np.arange(ROWS)[:, None] + PAD) *
+                      PADDED_COLS + np.arange(COLS)[None, :] + PAD)
     self._environments = [EnvironmentView(self, i) for i in range(size)]
-    # State of each environment (filled in by `_new_episodes`).
+    # The state of every environment (set by `_new_episodes`).
+    self._tick = 0
     self._last = np.ones(size, bool)  # The next step starts a new episode.
+    self._num_last = size
     self._phase = np.zeros(size, np.int64)
-    self._frame = np.zeros(size, np.int64)
-    self._steps = np.zeros(size, np.int64)
-    self._pos = np.zeros((size, 2), np.int64)
+    self._in_phase = [0] * NUM_PHASES  # Environments in each phase (LAST ones too).
+    self._episode_start = np.zeros(size, np.int64)  # Ticks.
+    self._phase_end = np.full(size, NEVER, np.int64)
+    self._next_phase_end = NEVER
+    self._pos = self._base + layout.player_candidates[0]
     self._has_key = np.zeros(size, bool)
-    self._key_pos = np.zeros((size, 2), np.int64)  # Also the square of active_visual_match.
-    self._key_visible = np.zeros(size, bool)
-    self._indicator_visible = np.zeros(size, bool)
+    self._keys_held = 0
+    self._passable = np.zeros(size, np.int64)  # Row of `impassable`: phase and key.
+    self._key = self._trash.copy()  # Cell of the key / first phase's square, or trash.
+    self._indicator = None  # Cells of the indicators shown in this frame.
+    self._door = self._trash.copy()  # Cell of the door in the last phase, or trash.
     self._target = np.zeros(size, np.int64)  # Index into COLOUR_SQUARES.
-    self._squares_visible = np.zeros(size, bool)
-    self._apples = np.zeros((size, PADDED_ROWS, PADDED_COLS), bool)
-    self._respawn = np.full((size, PADDED_ROWS, PADDED_COLS), NEVER, np.int64)
+    self._squares = np.repeat(self._trash[:, None], len(_SQUARE_CODES), axis=1)
+    self._apples = np.zeros(size * PADDED_CELLS, bool)
+    self._respawn = np.full(size * PADDED_CELLS, NEVER, np.int64)  # Ticks.
+    self._next_respawn = NEVER
     self._episode_apple_reward = np.zeros(size)
-    self._next_apples = np.zeros((size, PADDED_ROWS, PADDED_COLS), bool)
+    self._next_apples = np.zeros((size, PADDED_CELLS), bool)
     self._next_apple_reward = np.zeros(size)
-    self._phase_rewards = np.zeros((size, len(objects.PHASE_NAMES)))
-    self._board = np.zeros((size, PADDED_ROWS, PADDED_COLS), np.uint8)
+    self._phase_rewards = np.zeros((size, NUM_PHASES))
+    self._backdrop = np.zeros((size, PADDED_CELLS), np.uint8)
+    self._board = np.zeros(size * PADDED_CELLS, np.uint8)
     self._view = np.zeros((size,) + self._window.shape[1:], np.uint8)
+    self._mid = np.full(size, dm_env.StepType.MID, np.int64)
+    self._ones = np.ones(size, np.float32)
 
   # BatchedEnvironment's interface.
 
@@ -205,42 +229,40 @@ class VectorisedPycolabBatch:
     self._render()
     size = self._size
     return dm_env.TimeStep(np.full(size, dm_env.StepType.FIRST, np.int64),
-                           np.zeros(size, np.float32), np.ones(size, np.float32),
-                           self._observe())
+                           np.zeros(size, np.float32), self._ones.copy(), self._observe())
 
   def step(self, actions) -> dm_env.TimeStep:
     actions = np.asarray(actions)
     if actions.shape[:1] != (self._size,):
       raise ValueError(f'expected {self._size} actions, got shape {actions.shape}')
-    restart = self._last.copy()
-    if restart.all():
+    if self._num_last == self._size:
       return self.reset()
-    actions = actions.astype(np.int64, copy=False)
-    if restart.any():  # Their actions are ignored, as BatchedEnvironment ignores them.
-      actions = np.where(restart, 0, actions)
-    if actions.min() < objects.DELAY or actions.max() >= objects.NUM_ACTIONS:
+    restart = None
+    if self._num_last:
+      restart = self._last.copy()
+      actions = np.where(restart, objects.DELAY, actions)  # Ignored, as BatchedEnvironment.
+    if actions.dtype.kind not in 'iu':
+      actions = actions.astype(np.int64)
+    try:
+      moves = _MOVES.take(actions + 1, mode='raise')
+      valid = actions.min() >= objects.DELAY
+    except IndexError:
+      valid = False
+    if not valid:
       raise ValueError(f'actions must be in 0..{objects.NUM_ACTIONS - 1}, got {actions}')
-    phase = self._phase
-    reward = self._act(actions, ~restart)
-    self._phase_rewards[self._rows, phase] += reward.astype(np.float32)
-    self._steps += 1
-    over = self._frame >= self._max_frames[phase]
-    step_type = np.full(self._size, dm_env.StepType.MID, np.int64)
-    discount = np.ones(self._size, np.float32)
-    if over.any():
-      last = over & (phase == len(objects.PHASE_NAMES) - 1)
-      self._next_phase(np.flatnonzero(over & ~last))
-      step_type[last] = dm_env.StepType.LAST
-      discount[last] = 0.0
-      self._last = last
-    if restart.any():
+    self._tick += 1
+    reward = self._act(moves, restart)
+    step_type, discount = self._mid.copy(), self._ones.copy()
+    if self._tick >= self._next_phase_end:
+      self._end_phases(step_type, discount, restart)
+    if restart is not None:
       restarted = np.flatnonzero(restart)
       self._new_episodes(restarted)
       step_type[restarted] = dm_env.StepType.FIRST
       discount[restarted] = 1.0
       reward[restarted] = 0.0
     self._render()
-    return dm_env.TimeStep(step_type, reward.astype(np.float32), discount, self._observe())
+    return dm_env.TimeStep(step_type, reward, discount, self._observe())
 
   def observation_spec(self):
     shape = self._window.shape[1:] + (3,)
@@ -295,24 +317,25 @@ class VectorisedPycolabBatch:
       player[j] = _choose(rng, num_starts, 1)[0]
       kept, apple_reward[j] = self._draw_distractor(rng, num_cells)
       apples[j, kept] = True
+    base = self._base[indices]
     self._last[indices] = False
-    self._phase[indices] = 0
-    self._frame[indices] = 0
-    self._steps[indices] = 0
+    self._num_last = int(self._last.sum())
+    self._episode_start[indices] = self._tick
     self._phase_rewards[indices] = 0.0
-    self._pos[indices] = layout.player_candidates[player]
+    self._pos[indices] = base + layout.player_candidates[player]
     self._has_key[indices] = False
-    self._key_pos[indices] = layout.explore_candidates[explore]
-    self._key_visible[indices] = True
-    self._indicator_visible[indices] = False
+    self._keys_held = int(self._has_key.sum())
+    self._key[indices] = base + layout.explore_candidates[explore]
     self._target[indices] = target
-    self._squares_visible[indices] = False
-    self._apples[indices] = False
-    self._respawn[indices] = NEVER
+    self._squares[indices] = self._trash[indices, None]
+    self._door[indices] = self._trash[indices]
+    apple_cells = self._apples.reshape(self._size, PADDED_CELLS)
+    apple_cells[indices] = False
+    self._respawn.reshape(self._size, PADDED_CELLS)[indices] = NEVER
     self._next_apples[indices] = False
-    cells = layout.apple_cells + PAD
-    self._next_apples[indices[:, None], cells[None, :, 0], cells[None, :, 1]] = apples
+    self._next_apples[indices[:, None], layout.apple_cells[None, :]] = apples
     self._next_apple_reward[indices] = apple_reward
+    self._start_phase(indices, 0)
 
   def _draw_distractor(self, rng: np.random.RandomState, num_cells: int):
     """The apple room's draws: which apples stay, then the episode's apple reward if fixed."""
@@ -320,130 +343,162 @@ class VectorisedPycolabBatch:
     reward = float(rng.choice(list(self._apple_reward))) if self._fix_apple_reward else 0.0
     return kept, reward
 
-  def _act(self, actions: np.ndarray, acting: np.ndarray) -> np.ndarray:
-    """One frame in every environment (rows not `acting` take no reward draw); the rewards."""
-    layout, rows, phase = self._layout, self._rows, self._phase
+  def _start_phase(self, indices: np.ndarray, phase: int):
+    """Phase `phase`'s first frame (pycolab's its_showtime: nothing moves or pays)."""
+    self._phase[indices] = phase
+    self._in_phase = np.bincount(self._phase, minlength=NUM_PHASES).tolist()
+    self._phase_end[indices] = self._tick + self._max_frames[phase]
+    self._next_phase_end = int(self._phase_end.min())
+    self._passable[indices] = (phase * 2 + self._has_key[indices]) * 256
+    self._backdrop[indices] = self._layout.backdrops[phase]
+
+  def _act(self, moves: np.ndarray, restart: Optional[np.ndarray]) -> np.ndarray:
+    """One frame of every environment after its player's move; the rewards (float32)."""
+    layout = self._layout
     # The player moves unless the cell shows an impassable character in the last frame.
-    target = self._pos + _MOVES[actions]
-    shown = self._board.reshape(-1).take(
-        self._base + (target[:, 0] + PAD) * PADDED_COLS + target[:, 1] + PAD)
-    blocked = layout.impassable[phase, self._has_key.view(np.int8), shown]
-    self._pos = np.where(blocked[:, None], self._pos, target)
-    self._frame += 1
-    frame, row, col = self._frame, self._pos[:, 0], self._pos[:, 1]
-    reward = np.zeros(self._size)
+    target = self._pos + moves
+    blocked = layout.impassable.take(self._passable + self._board.take(target))
+    self._pos = pos = np.where(blocked, self._pos, target)
+    reward = None
     # The explore phase: key_to_door's key and indicator (the square of the other is static).
-    if not self._avm:
-      picked = self._key_visible & (row == self._key_pos[:, 0]) & (col == self._key_pos[:, 1])
-      self._key_visible &= ~picked
-      self._has_key |= picked
-      self._indicator_visible = picked
+    self._indicator = None
+    if not self._avm and self._in_phase[0]:
+      picked = self._key == pos
+      if picked.any():
+        self._key[picked] = self._trash[picked]
+        self._has_key |= picked
+        self._keys_held = int(self._has_key.sum())
+        self._passable[picked] += 256
+        self._indicator = picked
     # The distractor phase: apples grow back 21 frames after being eaten, then are eaten.
-    ready = self._respawn <= frame[:, None, None]
-    if ready.any():
-      self._apples |= ready
-      self._respawn[ready] = NEVER
-    eaten = self._apples[rows, row + PAD, col + PAD]
-    if eaten.any():
-      which = np.flatnonzero(eaten)
-      self._apples[which, row[which] + PAD, col[which] + PAD] = False
-      self._respawn[which, row[which] + PAD, col[which] + PAD] = (
-          frame[which] + objects.APPLE_RESPAWN_FRAMES + 1)
-      if self._fix_apple_reward:
-        reward[which] = self._episode_apple_reward[which]
-      else:
-        for i in which[acting[which]]:
-          reward[i] = float(self._rngs[i].uniform(*self._apple_reward))
+    if self._in_phase[1]:
+      if self._tick >= self._next_respawn:
+        ready = self._respawn <= self._tick
+        self._apples |= ready
+        self._respawn[ready] = NEVER
+        self._next_respawn = int(self._respawn.min())
+      eaten = self._apples.take(pos)
+      if eaten.any():
+        which = np.flatnonzero(eaten)
+        cells = pos[which]
+        self._apples[cells] = False
+        self._respawn[cells] = self._tick + objects.APPLE_RESPAWN_FRAMES + 1
+        self._next_respawn = min(self._next_respawn,
+                                 self._tick + objects.APPLE_RESPAWN_FRAMES + 1)
+        reward = np.zeros(self._size)
+        if self._fix_apple_reward:
+          reward[which] = self._episode_apple_reward[which]
+        else:
+          for i in which if restart is None else which[~restart[which]]:
+            reward[i] = float(self._rngs[i].uniform(*self._apple_reward))
     # The reward phase: key_to_door's door takes the key; the squares of active_visual_match
     # all vanish at the first touch, which pays if it was the episode's colour.
-    last_phase = phase == 2
-    if self._avm:
-      on_square = ((row[:, None] == layout.squares[None, :, 0]) &
-                   (col[:, None] == layout.squares[None, :, 1]))
-      touched = self._squares_visible & on_square.any(axis=1)
-      if touched.any():
-        right = touched & on_square[rows, self._target]
-        reward[right] += self._final_reward
-        self._squares_visible &= ~touched
-    else:
-      opened = (last_phase & self._has_key & (row == layout.door[0]) &
-                (col == layout.door[1]))
-      if opened.any():
-        reward[opened] += self._final_reward
-        self._has_key &= ~opened
+    if self._in_phase[2]:
+      if self._avm:
+        on_square = self._squares == pos[:, None]
+        touched = on_square.any(axis=1)
+        if touched.any():
+          reward = np.zeros(self._size) if reward is None else reward
+          reward[on_square[self._rows, self._target]] += self._final_reward
+          self._squares[touched] = self._trash[touched, None]
+      elif self._keys_held:
+        opened = self._has_key & (self._door == pos)
+        if opened.any():
+          reward = np.zeros(self._size) if reward is None else reward
+          reward[opened] += self._final_reward
+          self._has_key &= ~opened
+          self._keys_held = int(self._has_key.sum())
+          self._passable[opened] -= 256
+    if reward is None:
+      return np.zeros(self._size, np.float32)
+    reward = reward.astype(np.float32)
+    self._phase_rewards[self._rows, self._phase] += reward
     return reward
 
-  def _next_phase(self, indices: np.ndarray):
-    """Starts the next phase (its first frame: nothing moves or pays) in `indices`."""
-    if not len(indices):
-      return
-    layout = self._layout
-    to_distractor = indices[self._phase[indices] == 0]
-    to_reward = indices[self._phase[indices] == 1]
-    self._phase[indices] += 1
-    self._frame[indices] = 0
-    self._key_visible[indices] = False
-    self._indicator_visible[indices] = False
-    self._pos[to_distractor] = layout.distractor_start
-    self._apples[to_distractor] = self._next_apples[to_distractor]
-    self._episode_apple_reward[to_distractor] = self._next_apple_reward[to_distractor]
-    self._pos[to_reward] = layout.reward_start
-    self._apples[to_reward] = False
-    self._respawn[to_reward] = NEVER
-    self._squares_visible[to_reward] = True
+  def _end_phases(self, step_type: np.ndarray, discount: np.ndarray,
+                  restart: Optional[np.ndarray]):
+    """Ends the phases whose last frame this was: the next phase starts, or the episode ends."""
+    over = self._phase_end <= self._tick
+    if restart is not None:
+      over &= ~restart
+    last = over & (self._phase == NUM_PHASES - 1)
+    if last.any():
+      step_type[last] = dm_env.StepType.LAST
+      discount[last] = 0.0
+      self._last |= last
+      self._num_last = int(self._last.sum())
+      self._phase_end[last] = NEVER
+    to_distractor = np.flatnonzero(over & (self._phase == 0))
+    to_reward = np.flatnonzero(over & (self._phase == 1))
+    if len(to_distractor):
+      self._key[to_distractor] = self._trash[to_distractor]
+      if self._indicator is not None:
+        self._indicator[to_distractor] = False
+      self._pos[to_distractor] = self._base[to_distractor] + self._layout.distractor_start
+      self._apples.reshape(self._size, PADDED_CELLS)[to_distractor] = (
+          self._next_apples[to_distractor])
+      self._episode_apple_reward[to_distractor] = self._next_apple_reward[to_distractor]
+      self._start_phase(to_distractor, 1)
+    if len(to_reward):
+      self._pos[to_reward] = self._base[to_reward] + self._layout.reward_start
+      self._apples.reshape(self._size, PADDED_CELLS)[to_reward] = False
+      self._respawn.reshape(self._size, PADDED_CELLS)[to_reward] = NEVER
+      if self._avm:
+        self._squares[to_reward] = self._base[to_reward, None] + self._layout.squares
+      else:
+        self._door[to_reward] = self._base[to_reward] + self._layout.door
+      self._start_phase(to_reward, 2)
+    if last.any():
+      self._next_phase_end = int(self._phase_end.min())
 
   def _render(self):
-    """Paints every board in pycolab's z-order into `self._board` (padded, flat-indexable)."""
-    layout, base, phase = self._layout, self._base, self._phase
-    board = layout.backdrops.take(phase, axis=0)
-    board[self._apples] = ord(objects.APPLE)
-    flat = board.reshape(-1)
-    row, col = self._pos[:, 0] + PAD, self._pos[:, 1] + PAD
-    if self._avm:
-      # Under the player: the first phase's square, in its wall cell.
-      square = np.where(phase == 0, base + (self._key_pos[:, 0] + PAD) * PADDED_COLS +
-                        self._key_pos[:, 1] + PAD, base + TRASH)
-      flat[square] = np.frombuffer(''.join(objects.COLOUR_SQUARES).encode(),
-                                   np.uint8)[self._target]
-      flat[base + row * PADDED_COLS + col] = ord(objects.PLAYER)
-      # Over it: the three squares of the last phase until one is touched.
-      cells = (layout.squares + PAD) @ np.array([PADDED_COLS, 1])
-      visible = self._squares_visible[:, None]
-      flat[np.where(visible, base[:, None] + cells[None], (base + TRASH)[:, None])] = (
-          np.frombuffer(''.join(objects.COLOUR_SQUARES).encode(), np.uint8)[None])
-    else:
-      # Under the player: the key, and the indicator in the frame the key was picked up.
-      key = np.where(self._key_visible, base + (self._key_pos[:, 0] + PAD) * PADDED_COLS +
-                     self._key_pos[:, 1] + PAD, base + TRASH)
-      flat[key] = ord(objects.KEY)
-      indicator = (layout.indicator[0] + PAD) * PADDED_COLS + layout.indicator[1] + PAD
-      flat[np.where(self._indicator_visible, base + indicator, base + TRASH)] = (
-          ord(objects.INDICATOR))
-      flat[base + row * PADDED_COLS + col] = ord(objects.PLAYER)
-      # Over it: the door of the last phase.
-      door = (layout.door[0] + PAD) * PADDED_COLS + layout.door[1] + PAD
-      flat[np.where(phase == 2, base + door, base + TRASH)] = ord(objects.DOOR)
+    """Paints every board in pycolab's z-order into `self._board`."""
+    board = self._backdrop.reshape(-1).copy()
+    if self._in_phase[1]:
+      np.copyto(board, np.uint8(ord(objects.APPLE)), where=self._apples)
+    # Under the player: the key and the indicator in the frame the key was picked up, or the
+    # first phase's square in its wall cell.
+    if self._in_phase[0]:
+      if self._avm:
+        board[self._key] = _SQUARE_CODES[self._target]
+      else:
+        board[self._key] = ord(objects.KEY)
+        if self._indicator is not None:
+          board[self._base[self._indicator] + self._layout.indicator] = ord(objects.INDICATOR)
+    board[self._pos] = ord(objects.PLAYER)
+    # Over it: the door, or the three squares until one is touched.
+    if self._in_phase[2]:
+      if self._avm:
+        board[self._squares] = _SQUARE_CODES
+      else:
+        board[self._door] = ord(objects.DOOR)
     self._board = board
 
   def _observe(self) -> np.ndarray:
     """The RGB images: each environment's window (around the player if cropped)."""
-    corner = self._base
-    if self._crop:
-      corner = corner + self._pos[:, 0] * PADDED_COLS + self._pos[:, 1]
-    self._view = self._board.reshape(-1).take(corner[:, None, None] + self._window)
-    if self._shared_palette:
-      return self._palettes.take(self._view, axis=0)
-    return self._palettes.take(self._palette_base + self._view, axis=0)
+    cells = self._pos[:, None, None] + self._window if self._crop else self._window
+    self._view = view = self._board.take(cells)
+    if self._avm:
+      return self._palettes.take(self._palette_base + view, axis=0)
+    return self._palettes.take(view, axis=0)
 
   # What the per-environment views read.
 
   def _full_board(self, index: int) -> np.ndarray:
-    return self._board[index, PAD:PAD + ROWS, PAD:PAD + COLS].copy()
+    board = self._board.reshape(self._size, PADDED_ROWS, PADDED_COLS)[index]
+    return board[PAD:PAD + ROWS, PAD:PAD + COLS].copy()
 
   def _observed_board(self, index: int) -> np.ndarray:
     view = self._view[index].copy()
     view[view == EDGE] = ord(objects.FLOOR)
     return view
+
+  def _player_position(self, index: int):
+    row, col = divmod(int(self._pos[index] - self._base[index]), PADDED_COLS)
+    return row - PAD, col - PAD
+
+  def _steps_taken(self, index: int) -> int:
+    return self._tick - int(self._episode_start[index])
 
 
 class EnvironmentView:
@@ -468,7 +523,7 @@ class EnvironmentView:
 
   @property
   def steps_taken(self) -> int:
-    return int(self._batch._steps[self._index])  # pylint: disable=protected-access
+    return self._batch._steps_taken(self._index)  # pylint: disable=protected-access
 
   @property
   def phase(self) -> int:
@@ -492,7 +547,7 @@ class EnvironmentView:
     return self._batch._full_board(self._index)  # pylint: disable=protected-access
 
   def player_position(self):
-    return tuple(int(x) for x in self._batch._pos[self._index])  # pylint: disable=protected-access
+    return self._batch._player_position(self._index)  # pylint: disable=protected-access
 
   def observation_spec(self):
     return self._batch.observation_spec()
