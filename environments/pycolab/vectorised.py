@@ -196,7 +196,7 @@ class VectorisedPycolabBatch:
     self._keys_held = 0
     self._passable = np.zeros(size, np.int64)  # Row of `impassable`: phase and key.
     self._key = self._trash.copy()  # Cell of the key / first phase's square, or trash.
-    self._indicator = None  # Cells of the indicators shown in this frame.
+    self._indicator = None  # Which environments show the indicator in this frame.
     self._door = self._trash.copy()  # Cell of the door in the last phase, or trash.
     self._target = np.zeros(size, np.int64)  # Index into COLOUR_SQUARES.
     self._squares = np.repeat(self._trash[:, None], len(_SQUARE_CODES), axis=1)
