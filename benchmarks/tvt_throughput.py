@@ -3,12 +3,17 @@ r"""Throughput and memory of the TVT stack, every figure measured in this one ru
   python -m benchmarks.tvt_throughput                      # about 30 minutes on 2 busy cores
   python -m benchmarks.tvt_throughput --quick              # smaller budgets, a few minutes
 
-Prints: raw pycolab steps/s of each task (one environment and 16 in lockstep); RMA actor
-steps/s (16 environments, one batched network call per step); learner updates/s on a batch of
-16 whole episodes, with its episodes/s and environment steps/s and the learner's peak memory,
-with oneDNN on and off; the batched A2C end to end (episodes/s, environment steps/s) on the
-shared core's SingleProcessAgent, through its in-process EpisodeQueue option and through Reverb;
-and the distributed mode with 1, 2 and 4 actor processes (learner episodes/s in steady state).
+  python -m benchmarks.tvt_throughput --quick --only=environments,a2c   # a subset
+
+Prints: raw pycolab steps/s of each task (one environment and 16 in lockstep) next to the
+vectorised tasks' steps/s for 16 environments (environments/pycolab/vectorised.py, what the
+actors step by default) and their ratios; RMA actor steps/s (16 environments, one batched
+network call per step); learner updates/s on a batch of 16 whole episodes, with its episodes/s
+and environment steps/s and the learner's peak memory, with oneDNN on and off; the batched A2C
+end to end (episodes/s, environment steps/s) on the shared core's SingleProcessAgent, through
+its in-process EpisodeQueue option (with vectorised and with pycolab environments) and through
+Reverb; and the distributed mode with 1, 2 and 4 actor processes (learner episodes/s in steady
+state). Every measurement but the ones marked [pycolab] steps the vectorised environments.
 Each measurement runs in its own process (oneDNN is read at TensorFlow's import; peak memory
 is per process). Figures depend on the machine's load at the moment: compare ratios within one
 run, and read the last line for what the published budget would take at these rates.
@@ -37,6 +42,8 @@ flags.DEFINE_string('measure', None, 'Internal: run one measurement and print it
 flags.DEFINE_boolean('quick', False, 'Smaller budgets (noisier figures).')
 flags.DEFINE_list('actor_counts', ['1', '2', '4'], 'Actor processes of the distributed runs.')
 flags.DEFINE_string('output', None, 'Optional JSON file for the figures.')
+flags.DEFINE_list('only', None, 'Run only these groups of measurements: environments, actor, '
+                  'learner, a2c, distributed (default: all).')
 
 BATCH = 16
 EPISODE_STEPS = 120
@@ -52,6 +59,7 @@ def measure_environments(quick: bool) -> dict:
   import numpy as np  # pylint: disable=g-import-not-at-top
   import environments  # pylint: disable=g-import-not-at-top
   from agents.core import distributed  # pylint: disable=g-import-not-at-top
+  from environments.pycolab import vectorised  # pylint: disable=g-import-not-at-top
   steps = 5_000 if quick else 20_000
   result = {}
   for game in ('key_to_door', 'active_visual_match'):
@@ -68,18 +76,29 @@ def measure_environments(quick: bool) -> dict:
     start = time.time()
     for i in range(steps // BATCH):
       batch.step(actions[i * BATCH:(i + 1) * BATCH])
-    result[f'{game} steps/s (16 envs, lockstep)'] = (steps // BATCH) * BATCH / (
-        time.time() - start)
+    lockstep = (steps // BATCH) * BATCH / (time.time() - start)
+    result[f'{game} steps/s (16 envs, lockstep)'] = lockstep
+    # The vectorised batch: 20 times the steps, for a measurable time.
+    batch = distributed.make_batched_environment(vectorised.make_factory(game), BATCH, 0)
+    batch.reset()
+    batch_actions = np.random.default_rng(0).integers(0, 4, size=(20 * steps // BATCH, BATCH))
+    start = time.time()
+    for batch_action in batch_actions:
+      batch.step(batch_action)
+    fast = batch_actions.size / (time.time() - start)
+    result[f'{game} steps/s (16 envs, vectorised)'] = fast
+    result[f'{game} vectorised 16 / pycolab 1 env (x)'] = fast / result[f'{game} steps/s (1 env)']
+    result[f'{game} vectorised 16 / pycolab 16 lockstep (x)'] = fast / lockstep
   return result
 
 
-def _tvt_parts():
+def _tvt_parts(env_backend: str = 'vectorised'):
   from acme import specs  # pylint: disable=g-import-not-at-top
-  import environments  # pylint: disable=g-import-not-at-top
   from agents.core import distributed  # pylint: disable=g-import-not-at-top
   from agents.tvt import builder as builder_lib  # pylint: disable=g-import-not-at-top
   from agents.tvt import config as config_lib  # pylint: disable=g-import-not-at-top
-  factory = environments.make_factory('key_to_door')
+  from agents.tvt import experiment  # pylint: disable=g-import-not-at-top
+  factory = experiment.make_factory('key_to_door', {}, env_backend)
   environment = distributed.make_batched_environment(factory, BATCH, 0)
   spec = specs.make_environment_spec(environment.environments[0])
   builder = builder_lib.TVTBuilder(config_lib.TVTConfig(batch_size=BATCH))
@@ -123,11 +142,11 @@ def measure_learner(quick: bool) -> dict:
           'learner memory growth MB (first update)': _rss_mb() - before}
 
 
-def measure_a2c(quick: bool, path: str) -> dict:
+def measure_a2c(quick: bool, path: str, env_backend: str = 'vectorised') -> dict:
   from agents.core import environment_loop  # pylint: disable=g-import-not-at-top
   from agents.core import local  # pylint: disable=g-import-not-at-top
   from agents.tvt import agent as agent_lib  # pylint: disable=g-import-not-at-top
-  _, environment, spec, builder = _tvt_parts()
+  _, environment, spec, builder = _tvt_parts(env_backend)
   if path == 'episode_queue':
     agent = agent_lib.TVT(spec, builder=builder)  # SingleProcessAgent with its EpisodeQueue.
   else:
@@ -139,22 +158,24 @@ def measure_a2c(quick: bool, path: str) -> dict:
   loop.run(num_episodes=iterations * BATCH)
   elapsed = time.time() - start
   name = 'EpisodeQueue' if path == 'episode_queue' else 'Reverb'
+  if env_backend != 'vectorised':
+    name += f' [{env_backend}]'
   return {f'batched A2C via {name} episodes/s': iterations * BATCH / elapsed,
           f'batched A2C via {name} env steps/s': iterations * BATCH * EPISODE_STEPS / elapsed}
 
 
 def measure_distributed(quick: bool, num_actors: int) -> dict:
-  import environments  # pylint: disable=g-import-not-at-top
   from agents.core import distributed  # pylint: disable=g-import-not-at-top
   from agents.core import launching  # pylint: disable=g-import-not-at-top
   from agents.tvt import builder as builder_lib  # pylint: disable=g-import-not-at-top
   from agents.tvt import config as config_lib  # pylint: disable=g-import-not-at-top
+  from agents.tvt import experiment  # pylint: disable=g-import-not-at-top
   from agents.tvt import summaries  # pylint: disable=g-import-not-at-top
   episodes = BATCH * (4 if quick else 10)
   with tempfile.TemporaryDirectory() as run_dir:
     config = config_lib.TVTConfig(batch_size=BATCH, max_queue_size=2 * BATCH)
     program = distributed.make_program(
-        builder_lib.TVTBuilder(config, run_dir), environments.make_factory('key_to_door'),
+        builder_lib.TVTBuilder(config, run_dir), experiment.make_factory('key_to_door', {}),
         distributed.DistributedConfig(run_dir=run_dir, num_actors=num_actors,
                                       envs_per_actor=4, max_actor_steps=episodes * 120,
                                       with_evaluator=False),
@@ -199,7 +220,8 @@ def _measure_one(name: str):
   if name == 'learner':
     return measure_learner(quick)
   if name.startswith('a2c_'):
-    return measure_a2c(quick, name[len('a2c_'):])
+    path, _, backend = name[len('a2c_'):].partition(':')
+    return measure_a2c(quick, path, backend or 'vectorised')
   if name.startswith('distributed_'):
     return measure_distributed(quick, int(name[len('distributed_'):]))
   raise ValueError(f'unknown measurement {name!r}')
@@ -213,14 +235,21 @@ def main(argv):
   figures = {}
   print(f'TVT throughput on key_to_door ({os.cpu_count()} cores, load average '
         f'{os.getloadavg()[0]:.1f} at the start)', flush=True)
-  for name, onednn in [('environments', True), ('actor', True), ('learner', True),
-                       ('learner', False), ('a2c_episode_queue', True), ('a2c_reverb', True)]:
-    figures.update(_run_measurement(name, onednn))
-  for count in FLAGS.actor_counts:
-    figures.update(_run_measurement(f'distributed_{int(count)}'))
+  measurements = [('environments', True), ('actor', True), ('learner', True),
+                  ('learner', False), ('a2c_episode_queue', True),
+                  ('a2c_episode_queue:pycolab', True), ('a2c_reverb', True)]
+  measurements += [(f'distributed_{int(count)}', True) for count in FLAGS.actor_counts]
+  groups = FLAGS.only or ['environments', 'actor', 'learner', 'a2c', 'distributed']
+  for name, onednn in measurements:
+    if name.split('_')[0] in groups:
+      figures.update(_run_measurement(name, onednn))
   a2c = figures.get('batched A2C via EpisodeQueue episodes/s')
+  a2c_pycolab = figures.get('batched A2C via EpisodeQueue [pycolab] episodes/s')
   reverb_path = figures.get('batched A2C via Reverb episodes/s')
   on, off = figures.get('learner updates/s'), figures.get('learner updates/s [oneDNN off]')
+  if a2c and a2c_pycolab:
+    print(f'batched A2C with vectorised / pycolab environments: {a2c / a2c_pycolab:.2f}x',
+          flush=True)
   if a2c and reverb_path:
     print(f'EpisodeQueue / Reverb single-process speed: {a2c / reverb_path:.2f}x', flush=True)
   if on and off:

@@ -5,6 +5,7 @@ r"""Trains the Reconstructive Memory Agent with Temporal Value Transport on a py
   python -m launch.tvt --nodo_tvt --logdir=runs/ktd_no_tvt  # the control at gamma 0.92
   python -m launch.tvt --pycolab_game=active_visual_match --logdir=runs/avm
   python -m launch.tvt --distributed --num_actors=4 --logdir=runs/ktd_a3c --num_episodes=500
+  python -m launch.tvt --env_backend=pycolab               # step pycolab games (the reference)
 
 Default: the release's batched synchronous A2C, with every flag of its main.py and the same
 defaults; `--num_episodes` counts learner iterations (batches of --batch_size episodes), as the
@@ -13,7 +14,9 @@ many-actor setting): N actor processes push whole episodes with their memory rea
 through a Reverb queue; the learner computes the TVT rewards and trains. With --logdir the run
 is checkpointed there and the same command resumes it; TensorBoard scalars go to
 <logdir>/tensorboard (against episodes and against environment steps), progress to
-<logdir>/progress.jsonl, and the learning curve to <logdir>/learning_curve.png.
+<logdir>/progress.jsonl, and the learning curve to <logdir>/learning_curve.png. The actors
+step their environments vectorised in numpy (environments/pycolab/vectorised.py: the pycolab
+tasks' episodes, seed for seed, many times faster); `--env_backend=pycolab` steps pycolab games.
 """
 
 import os
@@ -74,6 +77,10 @@ flags.DEFINE_boolean('pycolab_fix_apple_reward_in_episode', True,
                      '(else each apple draws from [min, max)).')
 flags.DEFINE_float('pycolab_final_reward', 10.0, 'Reward of the last phase\'s goal.')
 flags.DEFINE_boolean('pycolab_crop', True, 'Egocentric 5x5 view (key_to_door only).')
+flags.DEFINE_enum('env_backend', 'vectorised', experiment.ENV_BACKENDS,
+                  'How actors step their environments: vectorised (numpy, all of an actor\'s '
+                  'environments at once) or pycolab (one pycolab game each, the reference); '
+                  'the same episodes either way.')
 # This project's additions.
 flags.DEFINE_integer('seed', 0, 'Seed of the initial weights, environments and sampling.')
 flags.DEFINE_boolean('distributed', False, 'Many actor processes and a learner (Launchpad).')
@@ -121,7 +128,8 @@ def make_configs():
   _check_flags()
   try:
     return experiment.make_config(
-        FLAGS.pycolab_game, environment_kwargs(), with_memory=FLAGS.with_memory,
+        FLAGS.pycolab_game, environment_kwargs(), env_backend=FLAGS.env_backend,
+        with_memory=FLAGS.with_memory,
         with_reconstruction=FLAGS.with_reconstruction, gamma=FLAGS.gamma,
         entropy_cost=FLAGS.entropy_cost, image_cost_weight=FLAGS.image_cost_weight,
         read_strength_cost=FLAGS.read_strength_cost,
@@ -169,7 +177,7 @@ def main(argv):
       launching.exit_with_usage_error(str(error))
   if run_dir:
     run_config = experiment.make_run_config(FLAGS.pycolab_game, environment_kwargs(), config,
-                                            FLAGS.seed, FLAGS.distributed)
+                                            FLAGS.seed, FLAGS.distributed, FLAGS.env_backend)
     try:
       resumed = run_dir_lib.write_or_check(run_dir, run_config, experiment.RESUME_KEYS)
     except ValueError as error:

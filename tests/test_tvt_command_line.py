@@ -21,6 +21,7 @@ def _run(module, *args, timeout=180):
 
 @pytest.mark.parametrize('args,fragments', [
     (['--pycolab_game=key_to_dor'], ['pycolab_game', 'key_to_door|active_visual_match']),
+    (['--env_backend=gym'], ['env_backend', 'vectorised|pycolab']),
     (['--batch_size=-4'], ['--batch_size must be at least 1, got -4']),
     (['--pycolab_apple_reward_min=5', '--pycolab_apple_reward_max=2'],
      ['apple_reward_min (5.0) must not exceed apple_reward_max (2.0)']),

@@ -13,11 +13,11 @@ import numpy as np
 import psutil
 import pytest
 
-import environments
 from agents.core import distributed
 from agents.core import launching
 from agents.tvt import builder as builder_lib
 from agents.tvt import config as config_lib
+from agents.tvt import experiment
 from agents.tvt import summaries
 
 BATCH = 2
@@ -69,7 +69,8 @@ def finished_run(tmp_path_factory):
       run_dir=run_dir, num_actors=2, envs_per_actor=2, max_actor_steps=EPISODES * 120,
       with_evaluator=False, log_period_s=2.0)
   program = distributed.make_program(
-      RecordingBuilder(config, run_dir), environments.make_factory('key_to_door'),
+      # The actors step the vectorised tasks, as launch.tvt's do by default.
+      RecordingBuilder(config, run_dir), experiment.make_factory('key_to_door', {}),
       program_config, name='tvt')
   me = psutil.Process()
   started = time.time()

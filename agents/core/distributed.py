@@ -99,7 +99,16 @@ def derive_seed(*keys: int) -> int:
 
 def make_batched_environment(environment_factory: EnvironmentFactory, batch_size: int,
                              *seed_keys: int) -> batched.BatchedEnvironment:
-  """B copies, copy i seeded with derive_seed(*seed_keys, i)."""
+  """B copies, copy i seeded with derive_seed(*seed_keys, i).
+
+  A factory with a `make_batched(seeds)` method builds all B at once with it (a vectorised
+  environment with the `BatchedEnvironment` interface, e.g. TVT's pycolab tasks in numpy).
+  """
+  if batch_size < 1:
+    raise ValueError(f'batch_size must be at least 1, got {batch_size}')
+  make_batched = getattr(environment_factory, 'make_batched', None)
+  if make_batched is not None:
+    return make_batched([derive_seed(*seed_keys, i) for i in range(batch_size)])
   return batched.BatchedEnvironment.from_factory(
       lambda i: environment_factory(derive_seed(*seed_keys, i)), batch_size)
 

@@ -17,6 +17,8 @@ from agents.tvt import plotting
 from agents.tvt import summaries
 
 GAMES = ('key_to_door', 'active_visual_match')
+# How the actors step their environments: numpy-vectorised batches (fast) or pycolab ones.
+ENV_BACKENDS = ('vectorised', 'pycolab')
 # What must match to resume a run from its checkpoint: the task, the training mode (their
 # checkpoints differ) and the agent fields that shape its variables or its batch. Any other
 # setting (the budget, the seed, the loss weights, the optimiser's hyperparameters) may change.
@@ -27,12 +29,28 @@ RESUME_KEYS = ('game', 'environment', 'distributed', 'agent.with_memory',
                'agent.episode_length')
 
 
-def make_config(game: str, environment_kwargs: Dict[str, Any],
+def make_factory(game: str, environment_kwargs: Dict[str, Any],
+                 env_backend: str = 'vectorised') -> Callable[..., Any]:
+  """The factory of `game`'s environments: numpy-vectorised batches or pycolab ones.
+
+  Both give the same episodes for the same seeds (tests/test_tvt_vectorised.py); pycolab is
+  the reference, and what `environments.pycolab.play` runs.
+  """
+  if env_backend == 'vectorised':
+    # pylint: disable-next=g-import-not-at-top
+    from environments.pycolab import vectorised  # Loads pycolab: only when used.
+    return vectorised.make_factory(game, **environment_kwargs)
+  if env_backend == 'pycolab':
+    return environments.make_factory(game, **environment_kwargs)
+  raise ValueError(f'unknown env_backend {env_backend!r}; valid: {", ".join(ENV_BACKENDS)}')
+
+
+def make_config(game: str, environment_kwargs: Dict[str, Any], env_backend: str = 'vectorised',
                 **agent_kwargs) -> Tuple[Callable[..., Any], config_lib.TVTConfig]:
   """(environment factory, validated agent config) for `game`; ValueError on bad values.
 
   The episode length and last phase come from the task; the episode queue holds at least
-  two batches.
+  two batches. `env_backend`: see `make_factory`.
   """
   probe = environments.make(game, **environment_kwargs)
   batch_size = agent_kwargs.get('batch_size', config_lib.TVTConfig.batch_size)
@@ -40,15 +58,18 @@ def make_config(game: str, environment_kwargs: Dict[str, Any],
       episode_length=probe.episode_length, last_phase_steps=probe.phase_lengths[-1],
       max_queue_size=max(config_lib.TVTConfig.max_queue_size, 2 * batch_size), **agent_kwargs)
   config.validate()
-  return environments.make_factory(game, **environment_kwargs), config
+  return make_factory(game, environment_kwargs, env_backend), config
 
 
 def make_run_config(game: str, environment_kwargs: Dict[str, Any],
                     config: config_lib.TVTConfig, seed: int,
-                    distributed: bool) -> Dict[str, Any]:
-  """The settings a run directory records (checked against RESUME_KEYS on a resume)."""
+                    distributed: bool, env_backend: str = 'vectorised') -> Dict[str, Any]:
+  """The settings a run directory records (checked against RESUME_KEYS on a resume).
+
+  `env_backend` is recorded but may change on a resume: both backends play the same episodes.
+  """
   return dict(game=game, environment=environment_kwargs, agent=dataclasses.asdict(config),
-              seed=seed, distributed=distributed)
+              seed=seed, distributed=distributed, env_backend=env_backend)
 
 
 def plot_run(run_dir: str, title: str = '') -> Optional[str]:

@@ -24,6 +24,35 @@ CROP_SIZE = 5  # Rows and columns of the egocentric window; the player is at its
 BOARD_SHAPE = (7, 11)
 
 
+def check_arguments(game: str, num_apples: int, apple_reward_min: float,
+                    apple_reward_max: float, final_reward: float, crop: bool,
+                    max_frames_per_phase: Optional[Dict[str, int]]) -> Dict[str, int]:
+  """Raises ValueError for settings no episode could use; returns the frames of each phase.
+
+  Shared by this environment and the vectorised one (`vectorised.py`), so both refuse alike.
+  """
+  if game not in GAMES:
+    raise ValueError(f'unknown pycolab game {game!r}; valid: {", ".join(GAMES)}')
+  candidates = objects.APPLE_DISTRACTOR_GRID_CELLS
+  if not 0 <= num_apples <= candidates:
+    raise ValueError(f'num_apples must be between 0 and {candidates}, got {num_apples}')
+  for name, value in (('apple_reward_min', apple_reward_min),
+                      ('apple_reward_max', apple_reward_max), ('final_reward', final_reward)):
+    if not np.isfinite(value):
+      raise ValueError(f'{name} must be a finite number, got {value}')
+  if apple_reward_min > apple_reward_max:
+    raise ValueError(f'apple_reward_min ({apple_reward_min}) must not exceed '
+                     f'apple_reward_max ({apple_reward_max})')
+  if game == 'active_visual_match' and not crop:
+    raise ValueError('active_visual_match is always cropped to 5x5 (the search is the task); '
+                     'crop=False is only for key_to_door')
+  max_frames = dict(max_frames_per_phase or objects.DEFAULT_MAX_FRAMES_PER_PHASE)
+  if sorted(max_frames) != sorted(objects.PHASE_NAMES) or min(max_frames.values()) < 1:
+    raise ValueError(f'max_frames_per_phase needs a positive length for each of '
+                     f'{objects.PHASE_NAMES}, got {max_frames}')
+  return max_frames
+
+
 class PycolabEnvironment(dm_env.Environment):
   """One TVT pycolab task; `last_phase_reward()` is the reward collected in the last phase.
 
@@ -36,25 +65,8 @@ class PycolabEnvironment(dm_env.Environment):
                fix_apple_reward_in_episode: bool = True, final_reward: float = 10.0,
                crop: bool = True, seed: Optional[int] = None,
                max_frames_per_phase: Optional[Dict[str, int]] = None):
-    if game not in GAMES:
-      raise ValueError(f'unknown pycolab game {game!r}; valid: {", ".join(GAMES)}')
-    candidates = objects.APPLE_DISTRACTOR_GRID_CELLS
-    if not 0 <= num_apples <= candidates:
-      raise ValueError(f'num_apples must be between 0 and {candidates}, got {num_apples}')
-    for name, value in (('apple_reward_min', apple_reward_min),
-                        ('apple_reward_max', apple_reward_max), ('final_reward', final_reward)):
-      if not np.isfinite(value):
-        raise ValueError(f'{name} must be a finite number, got {value}')
-    if apple_reward_min > apple_reward_max:
-      raise ValueError(f'apple_reward_min ({apple_reward_min}) must not exceed '
-                       f'apple_reward_max ({apple_reward_max})')
-    if game == 'active_visual_match' and not crop:
-      raise ValueError('active_visual_match is always cropped to 5x5 (the search is the task); '
-                       'crop=False is only for key_to_door')
-    max_frames = dict(max_frames_per_phase or objects.DEFAULT_MAX_FRAMES_PER_PHASE)
-    if sorted(max_frames) != sorted(objects.PHASE_NAMES) or min(max_frames.values()) < 1:
-      raise ValueError(f'max_frames_per_phase needs a positive length for each of '
-                       f'{objects.PHASE_NAMES}, got {max_frames}')
+    max_frames = check_arguments(game, num_apples, apple_reward_min, apple_reward_max,
+                                 final_reward, crop, max_frames_per_phase)
     self._rng = np.random.RandomState(seed)
     self._game = GAMES[game](
         self._rng, num_apples=num_apples, apple_reward=(apple_reward_min, apple_reward_max),
