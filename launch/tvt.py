@@ -87,6 +87,9 @@ flags.DEFINE_boolean('distributed', False, 'Many actor processes and a learner (
 flags.DEFINE_integer('num_actors', 4, 'Actor processes with --distributed.')
 flags.DEFINE_integer('envs_per_actor', 4, 'Environments each actor steps with one network '
                      'call, with --distributed.')
+flags.DEFINE_boolean('jit_compile', _DEFAULTS.jit_compile, 'Compile the learner update and the '
+                     'actors\' network step with XLA (slower than graph mode on the CPUs '
+                     'measured; see benchmarks/tvt_throughput.py).')
 flags.DEFINE_boolean('vtrace', _DEFAULTS.off_policy_correction, 'With --distributed, correct '
                      'the actors\' policy lag with V-trace (else lambda-returns, as A3C).')
 flags.DEFINE_enum('launch_type', 'local_mp', launching.LAUNCH_TYPES,
@@ -135,7 +138,8 @@ def make_configs():
         read_strength_cost=FLAGS.read_strength_cost,
         read_strength_tolerance=FLAGS.read_strength_tolerance, do_tvt=FLAGS.do_tvt,
         batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate, beta1=FLAGS.beta1,
-        beta2=FLAGS.beta2, epsilon=FLAGS.epsilon, off_policy_correction=FLAGS.vtrace)
+        beta2=FLAGS.beta2, epsilon=FLAGS.epsilon, off_policy_correction=FLAGS.vtrace,
+        jit_compile=FLAGS.jit_compile)
   except ValueError as error:
     launching.exit_with_usage_error(str(error))
 
