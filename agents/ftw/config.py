@@ -77,6 +77,10 @@ class FtwConfig:
   pixel_control_discount: float = 0.9
   max_pixel_control_buffer_size: int = 100
   max_reward_pred_buffer_size: int = 800
+  # XLA (tf.function(jit_compile=True)) for the learner's updates and the actors' policy step.
+  # Off: on this project's 2-core CPUs both ran slower than graph mode (learner updates about
+  # 0.8x, see benchmarks/ftw_throughput.py, which prints the ratio).
+  jit_compile: bool = False
 
   def validate(self):
     """Raises ValueError naming the first impossible field."""

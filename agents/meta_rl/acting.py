@@ -9,10 +9,11 @@ import tensorflow as tf
 from agents.core import acting
 
 
-def make_policy(network, greedy: bool = False):
-  """A tf.function policy that records the behaviour logits and the state before each step."""
+def make_policy(network, greedy: bool = False, jit_compile: bool = False):
+  """A tf.function policy that records the behaviour logits and the state before each step
+  (`jit_compile`: with XLA, see MetaRLConfig.jit_compile)."""
 
-  @tf.function
+  @tf.function(jit_compile=jit_compile)
   def policy(observations, state, is_first, seed):
     batch_size = tf.shape(is_first)[0]
     state = acting.reset_where(is_first, state, network.initial_state(batch_size))
@@ -32,6 +33,6 @@ class MetaRLActor(acting.BatchedRecurrentActor):
   def __init__(self, network,
                adders_per_env: Optional[Sequence[adders.Adder]] = None,
                variable_client: Optional[variable_utils.VariableClient] = None,
-               seed: int = 0, greedy: bool = False):
-    super().__init__(make_policy(network, greedy), network.initial_state, adders_per_env,
-                     variable_client, seed)
+               seed: int = 0, greedy: bool = False, jit_compile: bool = False):
+    super().__init__(make_policy(network, greedy, jit_compile), network.initial_state,
+                     adders_per_env, variable_client, seed)

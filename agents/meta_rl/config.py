@@ -41,6 +41,9 @@ class MetaRLConfig:
   max_queue_size: int = 256
   # Actor weight pulls, in actor batch steps.
   variable_update_period: int = 10
+  # XLA (tf.function(jit_compile=True)) for the learner update and the actors' policy step;
+  # off where benchmarks/meta_rl_throughput.py measured it slower than graph mode on 2 cores.
+  jit_compile: bool = False
 
   def validate(self):
     """Raises ValueError naming the first field with an impossible (or non-finite) value."""
