@@ -1,13 +1,18 @@
 r"""Throughput and memory of the FTW stack on this machine, in one run.
 
-  python -m benchmarks.ftw_throughput                  # about 20 minutes on 2 cores
+  python -m benchmarks.ftw_throughput                  # about 25 minutes on 2 cores
+  python -m benchmarks.ftw_throughput --quick          # about 10 minutes, noisier
   python -m benchmarks.ftw_throughput --arena_counts=1,2 --program_seconds=120
 
 Prints: (1) arena environment and agent steps/s with batched inference, by matches per arena;
 (2) learner steps/s (main update only, and with the pixel-control and reward-prediction
-updates) and the transitions/s they consume; (3) Reverb insert rate of whole unrolls through
-the FTW adders and sample rate through the learner's queue iterator, with the server in another
-process; (4) the end-to-end environment steps/s of the ftw_local program by number of arenas,
+updates) and the transitions/s they consume, for the variants of LEARNER_VARIANTS (the
+configuration before the auxiliary-task work, oneDNN on/off, XLA on/off) each in its own
+process, with their ratios, the learner's GFLOP/s (TF profiler float-op count of the updates'
+graphs) as a fraction of a 1024x1024 float32 matmul's GFLOP/s in the same process, and the
+batched policy step's calls/s in graph mode and with XLA; (3) Reverb insert rate of whole
+unrolls through the FTW adders and sample rate through the learner's queue iterator, with the
+server in another process; (4) the end-to-end environment steps/s of the ftw_local program by number of arenas,
 read from the controller's counts after a warm-up, with the peak resident memory of every node.
 Figures depend on what else the machine runs: compare them within one run, not across runs.
 """
@@ -89,7 +94,8 @@ def _fill(member, environment_factory, items: int):
   from agents.ftw import utils  # pylint: disable=g-import-not-at-top
   from environments.ctf import bots  # pylint: disable=g-import-not-at-top
   envs = [environment_factory(k) for k in range(4)]
-  policies = arena_lib.MemberPolicies(arena_lib.seat_environment_spec(envs[0]), member.config)
+  config = dataclasses.replace(member.config, jit_compile=False)  # Filling is not timed.
+  policies = arena_lib.MemberPolicies(arena_lib.seat_environment_spec(envs[0]), config)
   _KEEP_ALIVE.append(policies)
   lineups = [[0, bots.make_bot('rusher', k)] for k in range(4)]
   while (utils.inserted_items(member.replay_client, utils.table_names().queue) or 0) < items:
@@ -117,7 +123,6 @@ def learner_rates(variant: str, steps: int) -> Dict[str, float]:
   from agents.core import datasets  # pylint: disable=g-import-not-at-top
   from agents.ftw import agent as agent_lib  # pylint: disable=g-import-not-at-top
   from agents.ftw import arena as arena_lib  # pylint: disable=g-import-not-at-top
-  from agents.ftw import learning  # pylint: disable=g-import-not-at-top
   auxiliary, jit_compile, remember_ready, _ = LEARNER_VARIANTS[variant]
   datasets.ReverbBatchIterator.remember_ready = remember_ready
   factory = _arena_factory()
@@ -136,24 +141,29 @@ def learner_rates(variant: str, steps: int) -> Dict[str, float]:
   transitions = config.batch_size * (config.sequence_length - 1)
   results = {'steps_per_s': steps / elapsed, 'transitions_per_s': steps * transitions / elapsed}
   if not jit_compile:
-    learner = member.learner
-    sample = next(learner._dataset).data  # pylint: disable=protected-access
-    functions = [learner._main_update.get_concrete_function(  # pylint: disable=protected-access
-        learning._oar(sample.observation), sample.action, sample.reward,  # pylint: disable=protected-access
-        sample.discount, sample.extras['logits'],
-        learner._core_state(sample.extras['core_state']))]  # pylint: disable=protected-access
-    if auxiliary:
-      sample = next(learner._pc_dataset).data  # pylint: disable=protected-access
-      functions.append(learner._pixel_control_update.get_concrete_function(  # pylint: disable=protected-access
-          learning._oar(sample.observation), sample.action,  # pylint: disable=protected-access
-          learner._core_state(sample.extras['core_state'])))  # pylint: disable=protected-access
-      zero, nonzero = (next(d).data for d in learner._rp_datasets)  # pylint: disable=protected-access
-      functions.append(learner._reward_prediction_update.get_concrete_function(  # pylint: disable=protected-access
-          zero['observation'], nonzero['observation'], nonzero['reward']))
-    float_ops = sum(common.graph_float_ops(f) for f in functions)
-    results.update(common.learner_fraction(float_ops, results['steps_per_s'],
-                                           common.matmul_gflops()))
+    results.update(common.learner_fraction(_step_float_ops(member.learner, auxiliary),
+                                           results['steps_per_s'], common.matmul_gflops()))
   return results
+
+
+def _step_float_ops(learner, auxiliary: bool) -> int:
+  """Float ops of one learner step: TF's profiler count of each update's graph, traced for a
+  batch from its own table (so the queue holds one batch more than the timed steps)."""
+  # pylint: disable=protected-access
+  from agents.ftw import learning  # pylint: disable=g-import-not-at-top
+  sample = next(learner._dataset).data
+  functions = [learner._main_update.get_concrete_function(
+      learning._oar(sample.observation), sample.action, sample.reward, sample.discount,
+      sample.extras['logits'], learner._core_state(sample.extras['core_state']))]
+  if auxiliary:
+    sample = next(learner._pc_dataset).data
+    functions.append(learner._pixel_control_update.get_concrete_function(
+        learning._oar(sample.observation), sample.action,
+        learner._core_state(sample.extras['core_state'])))
+    zero, nonzero = (next(d).data for d in learner._rp_datasets)
+    functions.append(learner._reward_prediction_update.get_concrete_function(
+        zero['observation'], nonzero['observation'], nonzero['reward']))
+  return sum(common.graph_float_ops(f) for f in functions)
 
 
 def actor_rates(calls: int, rows: int = 16) -> Dict[str, float]:

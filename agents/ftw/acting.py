@@ -20,6 +20,11 @@ import tree
 from agents.core import acting as core_acting
 
 
+def _xla_seed(seed, jit_compile: bool):
+  """XLA's StatelessMultinomial takes int32 seeds only (graph mode keeps the int64 ones)."""
+  return tf.cast(seed, tf.int32) if jit_compile else seed
+
+
 def make_policy(network, jit_compile: bool = False):
   """policy(observations, state, is_first, seed) -> (actions, extras, new_state), batched.
 
@@ -32,7 +37,8 @@ def make_policy(network, jit_compile: bool = False):
     batch_size = tf.shape(is_first)[0]
     state = core_acting.reset_where(is_first, state, network.initial_state(batch_size))
     (logits, _, _), new_state = network(observations, state)
-    actions = tf.cast(tf.random.stateless_categorical(logits, 1, seed)[:, 0], tf.int32)
+    draws = tf.random.stateless_categorical(logits, 1, _xla_seed(seed, jit_compile))
+    actions = tf.cast(draws[:, 0], tf.int32)
     return actions, {'logits': logits, 'core_state': state}, new_state
 
   return policy

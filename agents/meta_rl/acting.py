@@ -9,6 +9,11 @@ import tensorflow as tf
 from agents.core import acting
 
 
+def _xla_seed(seed, jit_compile: bool):
+  """XLA's StatelessMultinomial takes int32 seeds only (graph mode keeps the int64 ones)."""
+  return tf.cast(seed, tf.int32) if jit_compile else seed
+
+
 def make_policy(network, greedy: bool = False, jit_compile: bool = False):
   """A tf.function policy that records the behaviour logits and the state before each step
   (`jit_compile`: with XLA, see MetaRLConfig.jit_compile)."""
@@ -21,7 +26,8 @@ def make_policy(network, greedy: bool = False, jit_compile: bool = False):
     if greedy:
       actions = tf.argmax(logits, axis=-1, output_type=tf.int32)
     else:
-      actions = tf.cast(tf.random.stateless_categorical(logits, 1, seed)[:, 0], tf.int32)
+      draws = tf.random.stateless_categorical(logits, 1, _xla_seed(seed, jit_compile))
+      actions = tf.cast(draws[:, 0], tf.int32)
     return actions, {'logits': logits, 'core_state': state}, new_state
 
   return policy
