@@ -12,8 +12,9 @@ process, with their ratios, the learner's GFLOP/s (TF profiler float-op count of
 graphs) as a fraction of a 1024x1024 float32 matmul's GFLOP/s in the same process, and the
 batched policy step's calls/s in graph mode and with XLA; (3) Reverb insert rate of whole
 unrolls through the FTW adders and sample rate through the learner's queue iterator, with the
-server in another process; (4) the end-to-end environment steps/s of the ftw_local program by number of arenas,
-read from the controller's counts after a warm-up, with the peak resident memory of every node.
+server in another process; (4) the end-to-end environment steps/s of the ftw_local program by
+number of arenas, read from the controller's counts after a warm-up, with the peak resident
+memory of every node.
 Figures depend on what else the machine runs: compare them within one run, not across runs.
 """
 
