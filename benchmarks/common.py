@@ -58,14 +58,20 @@ def learner_fraction(float_ops: int, steps_per_s: float, peak_gflops: float) -> 
 
 
 def run_measurement(module: str, name: str, extra_args: Sequence[str] = (),
-                    env: Optional[Dict[str, str]] = None) -> dict:
+                    env: Optional[Dict[str, str]] = None,
+                    timeout_s: Optional[float] = None) -> dict:
   """Runs `python -m module --measure=name` in a fresh process; returns the JSON it printed on
-  its last 'RESULT ' line ({} and a note on stderr if it failed). A fresh process per
-  measurement keeps traces, threads and TF_ENABLE_ONEDNN_OPTS (read once, at import) apart."""
+  its last 'RESULT ' line ({} and a note on stderr if it failed; {'timed_out_s': timeout_s} if
+  it ran longer). A fresh process per measurement keeps traces, threads and
+  TF_ENABLE_ONEDNN_OPTS (read once, at import) apart."""
   command = [sys.executable, '-m', module, f'--measure={name}', *extra_args]
   environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3', **(env or {}))
-  result = subprocess.run(command, env=environment, capture_output=True, text=True,
-                          check=False)
+  try:
+    result = subprocess.run(command, env=environment, capture_output=True, text=True,
+                            check=False, timeout=timeout_s)
+  except subprocess.TimeoutExpired:
+    print(f'  {name}: stopped after {timeout_s:.0f} s', file=sys.stderr, flush=True)
+    return {'timed_out_s': timeout_s}
   lines = [line for line in result.stdout.splitlines() if line.startswith('RESULT ')]
   if result.returncode or not lines:
     tail = result.stderr.strip().splitlines()[-3:]

@@ -51,6 +51,9 @@ flags.DEFINE_integer('program_seconds', 180, 'Length of each program run (4).')
 flags.DEFINE_integer('warmup_seconds', 60, 'Start-up excluded from the program rates (4).')
 flags.DEFINE_integer('actor_calls', 300, 'Timed batched policy calls per mode (2).')
 flags.DEFINE_boolean('quick', False, 'Smaller budgets and one program run (noisier figures).')
+flags.DEFINE_list('sections', ['learner', 'arena', 'reverb', 'program'],
+                  'Parts to run: learner (2, with the actor inference), arena (1), reverb (3), '
+                  'program (4).')
 flags.DEFINE_string('measure', None, 'Internal: run one measurement here and print its JSON.')
 flags.DEFINE_string('output', None, 'Optional JSON file for the figures.')
 
@@ -404,27 +407,33 @@ def main(argv):
   # The learners and actors are timed in their own processes (a learner traced after the arena
   # measurement in one process once failed its second step, TF 2.8, "Op type not registered
   # ..._scan_while_cond"; and oneDNN is chosen per process, at import).
-  figures.update(learner_and_actor_figures())
-  print('(1) arena with batched inference, 2 members, 1v1, 300-step matches', flush=True)
-  for matches in (int(m) for m in FLAGS.matches_per_arena):
-    rates = arena_rates(matches, FLAGS.arena_steps)
-    figures[f'arena_{matches}_matches'] = rates
-    print(f'  {matches} matches at once: {rates["env_steps_per_s"]:.0f} env steps/s, '
-          f'{rates["agent_steps_per_s"]:.0f} agent steps/s', flush=True)
-  print('(3) Reverb, server in another process', flush=True)
-  rates = reverb_rates(FLAGS.reverb_items)
-  figures['reverb'] = rates
-  print(f'  insert: {rates["reverb_inserted_unrolls_per_s"]:.0f} unrolls/s '
-        f'({rates["reverb_insert_steps_per_s"]:.0f} steps/s); sample: '
-        f'{rates["reverb_sampled_unrolls_per_s"]:.0f} unrolls/s', flush=True)
-  print(f'(4) ftw_local program, population 4, {FLAGS.program_seconds} s per run', flush=True)
-  for arenas in (int(a) for a in FLAGS.arena_counts):
-    result = program_rates(arenas, FLAGS.program_seconds, FLAGS.warmup_seconds)
-    figures[f'program_{arenas}_arenas'] = result
-    memory = ', '.join(f'{k} {v:.0f}' for k, v in sorted(result['peak_rss_mb_by_group'].items()))
-    print(f'  {arenas} arenas: {result["env_steps_per_s"]:.0f} env steps/s after warm-up '
-          f'({result["total_env_steps"]} steps in all); peak MB per node: {memory}; '
-          f'all nodes {result["peak_rss_mb_total"]:.0f} MB', flush=True)
+  sections = set(FLAGS.sections)
+  if 'learner' in sections:
+    figures.update(learner_and_actor_figures())
+  if 'arena' in sections:
+    print('(1) arena with batched inference, 2 members, 1v1, 300-step matches', flush=True)
+    for matches in (int(m) for m in FLAGS.matches_per_arena):
+      rates = arena_rates(matches, FLAGS.arena_steps)
+      figures[f'arena_{matches}_matches'] = rates
+      print(f'  {matches} matches at once: {rates["env_steps_per_s"]:.0f} env steps/s, '
+            f'{rates["agent_steps_per_s"]:.0f} agent steps/s', flush=True)
+  if 'reverb' in sections:
+    print('(3) Reverb, server in another process', flush=True)
+    rates = reverb_rates(FLAGS.reverb_items)
+    figures['reverb'] = rates
+    print(f'  insert: {rates["reverb_inserted_unrolls_per_s"]:.0f} unrolls/s '
+          f'({rates["reverb_insert_steps_per_s"]:.0f} steps/s); sample: '
+          f'{rates["reverb_sampled_unrolls_per_s"]:.0f} unrolls/s', flush=True)
+  if 'program' in sections:
+    print(f'(4) ftw_local program, population 4, {FLAGS.program_seconds} s per run', flush=True)
+    for arenas in (int(a) for a in FLAGS.arena_counts):
+      result = program_rates(arenas, FLAGS.program_seconds, FLAGS.warmup_seconds)
+      figures[f'program_{arenas}_arenas'] = result
+      memory = ', '.join(f'{k} {v:.0f}'
+                         for k, v in sorted(result['peak_rss_mb_by_group'].items()))
+      print(f'  {arenas} arenas: {result["env_steps_per_s"]:.0f} env steps/s after warm-up '
+            f'({result["total_env_steps"]} steps in all); peak MB per node: {memory}; '
+            f'all nodes {result["peak_rss_mb_total"]:.0f} MB', flush=True)
   print(f'load average at the end: {os.getloadavg()[0]:.1f}', flush=True)
   if FLAGS.output:
     with open(FLAGS.output, 'w') as f:

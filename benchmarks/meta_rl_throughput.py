@@ -49,6 +49,9 @@ flags.DEFINE_integer('distributed_steps', 200_000, 'Budget of each distributed r
 flags.DEFINE_list('actor_counts', ['1', '2', '4'], 'Actor counts of the distributed runs.')
 flags.DEFINE_integer('acme_steps', 20_000, 'Steps of the Acme IMPALA anchor.')
 flags.DEFINE_boolean('quick', False, 'Smaller budgets, one distributed run (noisier figures).')
+flags.DEFINE_integer('xla_timeout_s', 600, 'Limit of the XLA learner measurement (its compile '
+                     'of the 100-step unroll took minutes).')
+flags.DEFINE_string('measure', None, 'Internal: run one measurement here and print its JSON.')
 flags.DEFINE_string('output', None, 'Optional JSON file for the figures.')
 
 CONFIG = config_lib.MetaRLConfig()  # The defaults the project trains with.
@@ -204,6 +207,10 @@ def main(argv):
   tf.config.threading.set_intra_op_parallelism_threads(1)
   tf.config.threading.set_inter_op_parallelism_threads(1)
   env_id = environments.canonical_id(FLAGS.env_id)
+  if FLAGS.measure == 'learner_xla':
+    common.print_result({'learner_updates_per_s': learner_updates_per_second(
+        env_id, 60 if FLAGS.quick else 300, jit_compile=True)})
+    return
   figures = {}
   figures['raw_env_steps_per_s'] = raw_environment_steps_per_second(env_id, 1)
   figures['raw_batched16_env_steps_per_s'] = raw_environment_steps_per_second(env_id, 16)
@@ -212,10 +219,15 @@ def main(argv):
   updates = 60 if FLAGS.quick else 300
   figures['learner_updates_per_s'], float_ops = learner_updates_per_second(
       env_id, updates, count_flops=True)
-  figures['learner_xla_updates_per_s'] = learner_updates_per_second(env_id, updates,
-                                                                    jit_compile=True)
-  figures['learner_xla_over_graph'] = (figures['learner_xla_updates_per_s'] /
-                                       figures['learner_updates_per_s'])
+  # XLA in its own process, stopped after --xla_timeout_s (an XLA compile cannot be interrupted).
+  xla = common.run_measurement('benchmarks.meta_rl_throughput', 'learner_xla',
+                               ['--quick'] if FLAGS.quick else [], timeout_s=FLAGS.xla_timeout_s)
+  if 'learner_updates_per_s' in xla:
+    figures['learner_xla_updates_per_s'] = xla['learner_updates_per_s']
+    figures['learner_xla_over_graph'] = (figures['learner_xla_updates_per_s'] /
+                                         figures['learner_updates_per_s'])
+  elif 'timed_out_s' in xla:
+    figures['learner_xla_not_done_after_s'] = xla['timed_out_s']
   calls = 500 if FLAGS.quick else 2_000
   figures['actor_calls_per_s'] = actor_calls_per_second(env_id, False, calls)
   figures['actor_xla_calls_per_s'] = actor_calls_per_second(env_id, True, calls)
