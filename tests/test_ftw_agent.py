@@ -265,18 +265,18 @@ def test_xla_updates_give_the_graph_modes_losses_and_weights():
   updates share the same wrapper and are left out to keep the compile short)."""
   spec = _toy_spec()
   rng = np.random.default_rng(0)
-  b = 2
-  batch = (observation_action_reward.OAR(rng.integers(0, 255, (b, T, 2, 2, 3), np.uint8),
-                                         rng.integers(0, 4, (b, T), np.int32),
-                                         rng.random((b, T, 2), np.float32)),
-           rng.integers(0, 4, (b, T), np.int32), rng.random((b, T, 2), np.float32),
-           np.ones((b, T), np.float32), rng.normal(size=(b, T, 4)).astype(np.float32))
+  b, t = 2, 3  # A short unroll: XLA's compile time grows with it.
+  batch = (observation_action_reward.OAR(rng.integers(0, 255, (b, t, 2, 2, 3), np.uint8),
+                                         rng.integers(0, 4, (b, t), np.int32),
+                                         rng.random((b, t, 2), np.float32)),
+           rng.integers(0, 4, (b, t), np.int32), rng.random((b, t, 2), np.float32),
+           np.ones((b, t), np.float32), rng.normal(size=(b, t, 4)).astype(np.float32))
   results = []
   for jit_compile in (False, True):
-    config = _small_config(core_type='lstm', num_environment_events=2,
+    config = _small_config(sequence_length=t, core_type='lstm', num_environment_events=2,
                            internal_reward_scales=None, use_pixel_control=False,
                            use_reward_prediction=False, jit_compile=jit_compile)
-    member = agent_lib.FTWWithoutActor(spec, T, config=config, seed=5)
+    member = agent_lib.FTWWithoutActor(spec, t, config=config, seed=5)
     state = member.networks.policy.initial_state(b)
     metrics = member.learner._main_update(*batch, state)  # pylint: disable=protected-access
     results.append((float(metrics['loss']),
