@@ -78,8 +78,8 @@ class FtwConfig:
   max_pixel_control_buffer_size: int = 100
   max_reward_pred_buffer_size: int = 800
   # XLA (tf.function(jit_compile=True)) for the learner's updates and the actors' policy step.
-  # Off: on this project's 2-core CPUs both ran slower than graph mode (learner updates about
-  # 0.8x, see benchmarks/ftw_throughput.py, which prints the ratio).
+  # Off: on this project's 2-core CPUs the learner ran at 0.4x of graph mode and the policy step
+  # at 0.8x-1.1x (benchmarks/ftw_throughput.py prints both ratios).
   jit_compile: bool = False
 
   def validate(self):
