@@ -80,6 +80,8 @@ def define_flags(logdir: str, num_steps: int, max_minutes: float):
                      'matches\' environment steps (0 < share <= 1).')
   flags.DEFINE_integer('checkpoint_period_steps', 100,
                        'Learner steps between checkpoints (there is one every minute as well).')
+  flags.DEFINE_bool('jit_compile', _GRID.jit_compile,
+                    'XLA for the learner updates and the policy step (slower on 2-core CPUs).')
   flags.DEFINE_integer('final_eval_matches', 10,
                        'Final evaluation of the checkpoints: matches per member and bot.')
 
@@ -162,7 +164,8 @@ def configs_from_flags() -> Tuple[str, Dict, config_lib.FtwConfig, config_lib.Pr
     agent_config = config_lib.grid_world_config(
         core_type=FLAGS.core_type, sequence_length=FLAGS.unroll_length,
         batch_size=FLAGS.batch_size, max_queue_size=max(64, 2 * FLAGS.batch_size),
-        slow_core_period_min_max=period, **evolved, **_internal_rewards())
+        slow_core_period_min_max=period, jit_compile=FLAGS.jit_compile, **evolved,
+        **_internal_rewards())
     pbt = population.PbtConfig(ready_steps=FLAGS.ready_steps,
                                exploit_threshold=FLAGS.exploit_threshold)
     program_config = config_lib.ProgramConfig(

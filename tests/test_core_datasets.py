@@ -78,6 +78,7 @@ def test_a_replay_batch_is_ready_from_the_tables_minimum_size_and_leaves_the_ite
   assert not iterator.ready()
   _write(client, [2], tables=('replay',))
   assert iterator.ready()
+  assert iterator._stays_ready  # pylint: disable=protected-access  # MinSize: never asked again.
   for _ in range(3):
     assert set(next(iterator).data[:, 0].tolist()) <= {0, 1, 2}
   assert client.server_info()['replay'].current_size == 3

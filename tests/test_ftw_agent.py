@@ -257,3 +257,32 @@ def test_reward_windows_hold_the_raw_event_vectors_of_the_steps_with_events():
     assert set(np.unique(sample['reward'])) <= {0.0, 1.0}  # Events, not weighted rewards.
     assert np.any(sample['reward'][-1] != 0)
   agent.close()
+
+
+def test_xla_updates_give_the_graph_modes_losses_and_weights():
+  """jit_compile=True (XLA) compiles the same main update: same loss and updated weights on one
+  random batch (an LSTM core: XLA draws other random numbers than graph mode; the auxiliary
+  updates share the same wrapper and are left out to keep the compile short)."""
+  spec = _toy_spec()
+  rng = np.random.default_rng(0)
+  b, t = 2, 3  # A short unroll: XLA's compile time grows with it.
+  batch = (observation_action_reward.OAR(rng.integers(0, 255, (b, t, 2, 2, 3), np.uint8),
+                                         rng.integers(0, 4, (b, t), np.int32),
+                                         rng.random((b, t, 2), np.float32)),
+           rng.integers(0, 4, (b, t), np.int32), rng.random((b, t, 2), np.float32),
+           np.ones((b, t), np.float32), rng.normal(size=(b, t, 4)).astype(np.float32))
+  results = []
+  for jit_compile in (False, True):
+    config = _small_config(sequence_length=t, core_type='lstm', num_environment_events=2,
+                           internal_reward_scales=None, use_pixel_control=False,
+                           use_reward_prediction=False, jit_compile=jit_compile)
+    member = agent_lib.FTWWithoutActor(spec, t, config=config, seed=5)
+    state = member.networks.policy.initial_state(b)
+    metrics = member.learner._main_update(*batch, state)  # pylint: disable=protected-access
+    results.append((float(metrics['loss']),
+                    [v.numpy() for v in member.networks.policy.trainable_variables]))
+    member.close()
+  (graph_loss, graph_weights), (xla_loss, xla_weights) = results
+  np.testing.assert_allclose(xla_loss, graph_loss, rtol=1e-5)
+  for graph, xla in zip(graph_weights, xla_weights):
+    np.testing.assert_allclose(xla, graph, rtol=1e-4, atol=1e-6)

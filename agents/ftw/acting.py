@@ -20,19 +20,25 @@ import tree
 from agents.core import acting as core_acting
 
 
-def make_policy(network):
+def _xla_seed(seed, jit_compile: bool):
+  """XLA's StatelessMultinomial takes int32 seeds only (graph mode keeps the int64 ones)."""
+  return tf.cast(seed, tf.int32) if jit_compile else seed
+
+
+def make_policy(network, jit_compile: bool = False):
   """policy(observations, state, is_first, seed) -> (actions, extras, new_state), batched.
 
   Rows where `is_first` start from the initial state. `seed` ([2] int64) makes the action draw
-  reproducible.
+  reproducible. `jit_compile` compiles the step with XLA (see FtwConfig.jit_compile).
   """
 
-  @tf.function(experimental_relax_shapes=True)
+  @tf.function(experimental_relax_shapes=True, jit_compile=jit_compile)
   def policy(observations, state, is_first, seed):
     batch_size = tf.shape(is_first)[0]
     state = core_acting.reset_where(is_first, state, network.initial_state(batch_size))
     (logits, _, _), new_state = network(observations, state)
-    actions = tf.cast(tf.random.stateless_categorical(logits, 1, seed)[:, 0], tf.int32)
+    draws = tf.random.stateless_categorical(logits, 1, _xla_seed(seed, jit_compile))
+    actions = tf.cast(draws[:, 0], tf.int32)
     return actions, {'logits': logits, 'core_state': state}, new_state
 
   return policy
@@ -72,10 +78,10 @@ class FtwActor(acme.Actor):
   def __init__(self, network, adder: Optional[adders.Adder] = None,
                reward_prediction_adder: Optional[adders.Adder] = None,
                variable_client: Optional[variable_utils.VariableClient] = None,
-               uint_pixels_to_float: bool = True, seed: int = 0):
+               uint_pixels_to_float: bool = True, seed: int = 0, jit_compile: bool = False):
     del uint_pixels_to_float  # The network's torso scales uint8 pixels itself (defect D1).
     self._network = network
-    self._policy = make_policy(network)
+    self._policy = make_policy(network, jit_compile)
     self._adder = (CombinedAdder(adder, reward_prediction_adder)
                    if adder is not None else None)
     self._variable_client = variable_client

@@ -191,7 +191,8 @@ def make_learner(config: config_lib.FtwConfig, member: FtwMember, datasets: FtwD
       learner_id=learner_id, counter=counter, logger=logger or loggers.NoOpLogger(),
       pixel_control_cell_size=config.pixel_control_cell_size,
       pixel_control_crop=config.pixel_control_crop,
-      pixel_control_discount=config.pixel_control_discount, **learner_kwargs)
+      pixel_control_discount=config.pixel_control_discount, jit_compile=config.jit_compile,
+      **learner_kwargs)
 
 
 class FTWWithoutActor:
@@ -297,7 +298,8 @@ class FTW(FTWWithoutActor, acme.Actor):
                      seed=seed, **kwargs)
     self._adder = self.make_adders()
     self._actor = acting.FtwActor(self.networks.policy, self._adder,
-                                  seed=int(self._rng.integers(2**31 - 1)))
+                                  seed=int(self._rng.integers(2**31 - 1)),
+                                  jit_compile=self.config.jit_compile)
 
   def select_action(self, observation):
     return self._actor.select_action(observation)

@@ -79,7 +79,7 @@ class MemberPolicies:
                                    use_reward_prediction=False)
       network = agent_lib.make_networks(self._spec, config, hypers, rewards).policy
       self._networks[member] = network
-      self._policies[member] = acting.make_policy(network)
+      self._policies[member] = acting.make_policy(network, self._config.jit_compile)
       if self._sources is not None:
         client = variable_utils.VariableClient(self._sources[member],
                                                {'policy': network.variables},

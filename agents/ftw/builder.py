@@ -171,8 +171,8 @@ class FtwBuilder(builders.ActorLearnerBuilder):
     client = None
     if variable_source is not None:
       client = variable_utils.VariableClient(variable_source, {'policy': policy.variables})
-    return core_acting.BatchedRecurrentActor(acting.make_policy(policy), policy.initial_state,
-                                             adders_per_env, client, seed)
+    return core_acting.BatchedRecurrentActor(acting.make_policy(policy, self._config.jit_compile),
+                                             policy.initial_state, adders_per_env, client, seed)
 
   def checkpoint_objects(self, learner: MemberLearner):
     return learner.state  # member_<i>/ holds the learner's state at the top level.

@@ -77,6 +77,10 @@ class FtwConfig:
   pixel_control_discount: float = 0.9
   max_pixel_control_buffer_size: int = 100
   max_reward_pred_buffer_size: int = 800
+  # XLA (tf.function(jit_compile=True)) for the learner's updates and the actors' policy step.
+  # Off: on this project's 2-core CPUs the learner ran at 0.4x of graph mode and the policy step
+  # at 0.8x-1.1x (benchmarks/ftw_throughput.py prints both ratios).
+  jit_compile: bool = False
 
   def validate(self):
     """Raises ValueError naming the first impossible field."""

@@ -74,7 +74,8 @@ class FtwLearner(learning.Learner):
                uint_pixels_to_float: bool = True, learner_id: int = 0,
                counter: Optional[counting.Counter] = None,
                logger: Optional[loggers.Logger] = None, pixel_control_cell_size: int = 4,
-               pixel_control_crop: int = 2, pixel_control_discount: float = 0.9):
+               pixel_control_crop: int = 2, pixel_control_discount: float = 0.9,
+               jit_compile: bool = False):
     if not hasattr(policy_network, 'unroll'):
       raise ValueError('the policy network must have an `unroll` method')
     if pixel_control_network is not None and not hasattr(pixel_control_network, 'unroll'):
@@ -114,6 +115,11 @@ class FtwLearner(learning.Learner):
       can_sample_auxiliary = lambda: bool(auxiliary) and all(map(_ready, auxiliary))
     self._can_sample_auxiliary = _as_predicate(can_sample_auxiliary, False)
     self._learner_id = learner_id
+    # XLA or plain graph mode for the three updates (FtwConfig.jit_compile says which is faster).
+    compile_ = lambda method: tf.function(method, jit_compile=jit_compile)
+    self._main_update = compile_(self._main_update)
+    self._pixel_control_update = compile_(self._pixel_control_update)
+    self._reward_prediction_update = compile_(self._reward_prediction_update)
     # The rate actually used, recomputed from the live hyperparameter before every update.
     self._effective_learning_rate = tf.Variable(self._learning_rate.numpy(), trainable=False,
                                                 name='effective_learning_rate')
@@ -149,7 +155,7 @@ class FtwLearner(learning.Learner):
     return state
 
   # ------------------------------------------------------------------------------------------
-  # Compiled updates: each applies its gradients only if the loss and its gradient are finite.
+  # Updates (compiled in __init__): each applies its gradients only if loss and gradient are finite.
 
   def _update_if_finite(self, loss, tape, network, optimizer):
     variables = network.trainable_variables
@@ -158,7 +164,6 @@ class FtwLearner(learning.Learner):
     return self._apply_if_finite(loss, gradients, variables, optimizer,
                                  self._max_gradient_norm)
 
-  @tf.function
   def _main_update(self, observations, actions, events, discounts, behaviour_logits,
                    core_state):
     observations, actions, events, discounts, behaviour_logits = _time_major(
@@ -192,7 +197,6 @@ class FtwLearner(learning.Learner):
                    mean_internal_reward=tf.reduce_mean(rewards[:-1]))
     return metrics
 
-  @tf.function
   def _pixel_control_update(self, observations, actions, core_state):
     observations, actions = _time_major((observations, actions))
     with tf.GradientTape() as tape:
@@ -203,7 +207,6 @@ class FtwLearner(learning.Learner):
     finite, _ = self._update_if_finite(loss, tape, self._pc_network, self._pc_optimizer)
     return {'pixel_control_loss': loss, 'finite': finite}
 
-  @tf.function
   def _reward_prediction_update(self, zero_frames, nonzero_frames, nonzero_events):
     frames = tf.concat([zero_frames, nonzero_frames], axis=0)
     rewards = self._internal_rewards.reward(nonzero_events[:, -1])

@@ -9,10 +9,16 @@ import tensorflow as tf
 from agents.core import acting
 
 
-def make_policy(network, greedy: bool = False):
-  """A tf.function policy that records the behaviour logits and the state before each step."""
+def _xla_seed(seed, jit_compile: bool):
+  """XLA's StatelessMultinomial takes int32 seeds only (graph mode keeps the int64 ones)."""
+  return tf.cast(seed, tf.int32) if jit_compile else seed
 
-  @tf.function
+
+def make_policy(network, greedy: bool = False, jit_compile: bool = False):
+  """A tf.function policy that records the behaviour logits and the state before each step
+  (`jit_compile`: with XLA, see MetaRLConfig.jit_compile)."""
+
+  @tf.function(jit_compile=jit_compile)
   def policy(observations, state, is_first, seed):
     batch_size = tf.shape(is_first)[0]
     state = acting.reset_where(is_first, state, network.initial_state(batch_size))
@@ -20,7 +26,8 @@ def make_policy(network, greedy: bool = False):
     if greedy:
       actions = tf.argmax(logits, axis=-1, output_type=tf.int32)
     else:
-      actions = tf.cast(tf.random.stateless_categorical(logits, 1, seed)[:, 0], tf.int32)
+      draws = tf.random.stateless_categorical(logits, 1, _xla_seed(seed, jit_compile))
+      actions = tf.cast(draws[:, 0], tf.int32)
     return actions, {'logits': logits, 'core_state': state}, new_state
 
   return policy
@@ -32,6 +39,6 @@ class MetaRLActor(acting.BatchedRecurrentActor):
   def __init__(self, network,
                adders_per_env: Optional[Sequence[adders.Adder]] = None,
                variable_client: Optional[variable_utils.VariableClient] = None,
-               seed: int = 0, greedy: bool = False):
-    super().__init__(make_policy(network, greedy), network.initial_state, adders_per_env,
-                     variable_client, seed)
+               seed: int = 0, greedy: bool = False, jit_compile: bool = False):
+    super().__init__(make_policy(network, greedy, jit_compile), network.initial_state,
+                     adders_per_env, variable_client, seed)

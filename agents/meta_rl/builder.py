@@ -73,7 +73,8 @@ class MetaRLBuilder(builders.ActorLearnerBuilder):
       client = variable_utils.VariableClient(
           variable_source, {'policy': networks.variables},
           update_period=1 if evaluation else self._config.variable_update_period)
-    return acting.MetaRLActor(networks, adders_per_env, client, seed)
+    return acting.MetaRLActor(networks, adders_per_env, client, seed,
+                              jit_compile=self._config.jit_compile)
 
   def make_observers(self):
     return [observers.RegretObserver()]

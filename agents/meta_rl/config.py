@@ -41,6 +41,11 @@ class MetaRLConfig:
   max_queue_size: int = 256
   # Actor weight pulls, in actor batch steps.
   variable_update_period: int = 10
+  # XLA (tf.function(jit_compile=True)) for the learner update and the actors' policy step.
+  # Off: on 2 cores (one TF thread, as the benchmark runs) the learner ran at 0.6x and the
+  # policy step at 0.9x of graph mode, and compiling the 100-step update took minutes
+  # (benchmarks/meta_rl_throughput.py prints the ratios).
+  jit_compile: bool = False
 
   def validate(self):
     """Raises ValueError naming the first field with an impossible (or non-finite) value."""

@@ -33,13 +33,13 @@ class MetaRLLearner(learning.Learner):
     self._config = config
     self._learning_rate = tf.Variable(config.learning_rate, dtype=tf.float32, trainable=False)
     self._optimizer = snt.optimizers.Adam(self._learning_rate)
+    self._update = tf.function(self._update, jit_compile=config.jit_compile)  # XLA or graph.
 
   @property
   def state(self) -> Mapping[str, savers.Checkpointable]:
     return {'network': self._network, 'optimizer': self._optimizer,
             'num_steps': self._num_steps}
 
-  @tf.function
   def _update(self, observations, actions, rewards, discounts, behaviour_logits, core_state,
               entropy_cost):
     """One update on a batch, applied only if the loss and clipped gradients are finite."""
