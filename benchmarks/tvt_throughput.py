@@ -36,6 +36,7 @@ from absl import flags
 import tensorflow as tf  # noqa: F401  # pylint: disable=unused-import
 
 from agents.core import loopback  # pylint: disable=g-bad-import-order
+from benchmarks import common  # pylint: disable=g-bad-import-order
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('measure', None, 'Internal: run one measurement and print its JSON.')
@@ -108,14 +109,46 @@ def _tvt_parts(env_backend: str = 'vectorised'):
 def measure_actor(quick: bool) -> dict:
   from agents.core import environment_loop  # pylint: disable=g-import-not-at-top
   _, environment, spec, builder = _tvt_parts()
-  actor = builder.make_actor(builder.make_networks(spec), None, None, seed=0)
-  loop = environment_loop.BatchedEnvironmentLoop(environment, actor)
-  loop.run(num_episodes=BATCH)  # Traces the policy.
-  batches = 2 if quick else 6
-  start = time.time()
-  loop.run(num_episodes=batches * BATCH)
-  return {'RMA actor steps/s (16 envs, batched inference)':
-              batches * BATCH * EPISODE_STEPS / (time.time() - start)}
+  figures = {}
+  for jit_compile in (False, True):
+    builder = _with_jit(builder, jit_compile)
+    actor = builder.make_actor(builder.make_networks(spec), None, None, seed=0)
+    loop = environment_loop.BatchedEnvironmentLoop(environment, actor)
+    loop.run(num_episodes=BATCH)  # Traces the policy.
+    batches = 2 if quick else 6
+    start = time.time()
+    loop.run(num_episodes=batches * BATCH)
+    name = 'RMA actor steps/s (16 envs, batched inference)' + (' [XLA]' if jit_compile else '')
+    figures[name] = batches * BATCH * EPISODE_STEPS / (time.time() - start)
+  return figures
+
+
+def _with_jit(builder, jit_compile: bool):
+  """The same builder with its agent config's `jit_compile` set."""
+  import dataclasses  # pylint: disable=g-import-not-at-top
+  from agents.tvt import builder as builder_lib  # pylint: disable=g-import-not-at-top
+  return builder_lib.TVTBuilder(dataclasses.replace(builder.config, jit_compile=jit_compile))
+
+
+def _update_float_ops(networks, image_shape, batch_size: int, steps: int) -> int:
+  """Float operations of one learner update, about 3x its forward pass (the backward pass costs
+  about twice the forward): T steps of the network and its decoders, each counted by TF's
+  profiler on one step's graph (a loop's body would be counted once)."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from agents.tvt import networks as networks_lib  # pylint: disable=g-import-not-at-top
+  inputs = networks_lib.RMAInputs(
+      tf.TensorSpec((batch_size,) + tuple(image_shape), tf.uint8), tf.TensorSpec((batch_size,), tf.int32),
+      tf.TensorSpec((batch_size,), tf.float32))
+  state = tf.nest.map_structure(lambda x: tf.TensorSpec(x.shape, x.dtype),
+                                networks.initial_state(batch_size))
+  step = tf.function(networks.step).get_concrete_function(inputs, state)
+  forward = common.graph_float_ops(step)
+  if networks.decoders is not None:
+    latent = step.structured_outputs[0].core.latent
+    decode = tf.function(networks.decoders).get_concrete_function(
+        tf.TensorSpec(latent.shape, latent.dtype))
+    forward += common.graph_float_ops(decode)
+  return 3 * forward * steps
 
 
 def measure_learner(quick: bool) -> dict:
@@ -129,17 +162,28 @@ def measure_learner(quick: bool) -> dict:
   environment_loop.BatchedEnvironmentLoop(environment, actor).run(num_episodes=BATCH)
   sample = queue.pop_batch(BATCH)
   updates = 3 if quick else 10
-  learner = learning.TVTLearner(networks, iter([sample] * (updates + 1)), builder.config)
-  before = _rss_mb()
-  learner.step()  # Traces the update.
-  start = time.time()
-  for _ in range(updates):
-    learner.step()
-  rate = updates / (time.time() - start)
-  return {'learner updates/s': rate, 'learner episodes/s': rate * BATCH,
-          'learner env steps/s': rate * BATCH * EPISODE_STEPS,
-          'learner peak memory MB (process)': _rss_mb(),
-          'learner memory growth MB (first update)': _rss_mb() - before}
+  figures = {}
+  for jit_compile in (False, True):
+    config = _with_jit(builder, jit_compile).config
+    learner = learning.TVTLearner(networks, iter([sample] * (updates + 1)), config)
+    before = _rss_mb()
+    learner.step()  # Traces (and with XLA compiles) the update.
+    start = time.time()
+    for _ in range(updates):
+      learner.step()
+    rate = updates / (time.time() - start)
+    if jit_compile:
+      figures['learner updates/s [XLA]'] = rate
+      continue
+    figures.update({'learner updates/s': rate, 'learner episodes/s': rate * BATCH,
+                    'learner env steps/s': rate * BATCH * EPISODE_STEPS,
+                    'learner peak memory MB (process)': _rss_mb(),
+                    'learner memory growth MB (first update)': _rss_mb() - before})
+  fraction = common.learner_fraction(_update_float_ops(networks, spec.observations.shape,
+                                                       BATCH, EPISODE_STEPS),
+                                     figures['learner updates/s'], common.matmul_gflops())
+  figures.update({f'learner {key}': value for key, value in fraction.items()})
+  return figures
 
 
 def measure_a2c(quick: bool, path: str, env_backend: str = 'vectorised') -> dict:
@@ -183,13 +227,20 @@ def measure_distributed(quick: bool, num_actors: int) -> dict:
     launching.launch(program, 'local_mp', run_dir, console=False,
                      extra_env={'TF_ENABLE_ONEDNN_OPTS': os.environ['TF_ENABLE_ONEDNN_OPTS']})
     records = summaries.read_json_lines(os.path.join(run_dir, summaries.PROGRESS_FILE))
+    with open(os.path.join(run_dir, launching.CPU_REPORT_FILE)) as f:
+      cpu = json.load(f)[-1]
+  print(f'CPU with {num_actors} actors: ' + launching.format_cpu_report(cpu), file=sys.stderr,
+        flush=True)
+  shares = {f'distributed {num_actors} actors CPU share {category}': seconds / cpu['total_s']
+            for category, seconds in cpu['categories'].items()}
   steady = records[1:]  # The first update includes tracing.
   if len(steady) < 2:
-    return {f'distributed {num_actors} actors learner episodes/s': float('nan')}
+    return dict(shares, **{f'distributed {num_actors} actors learner episodes/s': float('nan')})
   elapsed = steady[-1]['time'] - steady[0]['time']
   rate = (steady[-1]['episodes'] - steady[0]['episodes']) / elapsed
-  return {f'distributed {num_actors} actors learner episodes/s': rate,
-          f'distributed {num_actors} actors learner env steps/s': rate * EPISODE_STEPS}
+  return dict(shares, **{f'distributed {num_actors} actors learner episodes/s': rate,
+                         f'distributed {num_actors} actors learner env steps/s':
+                             rate * EPISODE_STEPS})
 
 
 def _run_measurement(name: str, onednn: bool = True) -> dict:
@@ -254,6 +305,19 @@ def main(argv):
     print(f'EpisodeQueue / Reverb single-process speed: {a2c / reverb_path:.2f}x', flush=True)
   if on and off:
     print(f'learner with / without oneDNN: {on / off:.2f}x', flush=True)
+  xla = figures.get('learner updates/s [XLA]')
+  if on and xla:
+    print(f'learner with / without XLA: {xla / on:.2f}x', flush=True)
+  actor = figures.get('RMA actor steps/s (16 envs, batched inference)')
+  actor_xla = figures.get('RMA actor steps/s (16 envs, batched inference) [XLA]')
+  if actor and actor_xla:
+    print(f'actor with / without XLA: {actor_xla / actor:.2f}x', flush=True)
+  if figures.get('learner fraction_of_matmul_peak'):
+    print(f'learner: {figures["learner gflop_per_step"]:.2f} GFLOP per update (3x the forward '
+          f'pass, TF profiler counts) = {figures["learner achieved_gflops"]:.1f} GFLOP/s, '
+          f'{figures["learner fraction_of_matmul_peak"]:.0%} of this machine\'s 1024x1024 '
+          f'float32 matmul ({figures["learner matmul_peak_gflops"]:.0f} GFLOP/s, one thread)',
+          flush=True)
   if a2c:
     hours = PUBLISHED_EPISODES / a2c / 3600
     print(f'at {a2c:.2f} episodes/s, the batched A2C needs {hours:.0f} hours for '
