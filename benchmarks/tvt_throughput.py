@@ -33,7 +33,7 @@ from absl import flags
 # once did), TF 2.8's first learner update failed with "Op type not registered
 # 'rma_while_cond_..._rewritten'" or a bad graph context; imported first, as in launch.tvt, it
 # does not. TF_ENABLE_ONEDNN_OPTS still applies: each measurement is its own process.
-import tensorflow as tf  # noqa: F401  # pylint: disable=unused-import
+import tensorflow as tf
 
 from agents.core import loopback  # pylint: disable=g-bad-import-order
 from benchmarks import common  # pylint: disable=g-bad-import-order
@@ -134,7 +134,6 @@ def _update_float_ops(networks, image_shape, batch_size: int, steps: int) -> int
   """Float operations of one learner update, about 3x its forward pass (the backward pass costs
   about twice the forward): T steps of the network and its decoders, each counted by TF's
   profiler on one step's graph (a loop's body would be counted once)."""
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from agents.tvt import networks as networks_lib  # pylint: disable=g-import-not-at-top
   inputs = networks_lib.RMAInputs(
       tf.TensorSpec((batch_size,) + tuple(image_shape), tf.uint8), tf.TensorSpec((batch_size,), tf.int32),
