@@ -366,9 +366,7 @@ def program_rates(num_arenas: int, seconds: int, warmup: int) -> Dict:
 
   sampler = threading.Thread(target=sample_memory, daemon=True)
   sampler.start()
-  # With oneDNN, as launch.ftw_local runs its nodes.
-  launching.launch(program, 'local_mp', run_dir, console=False,
-                   extra_env={'TF_ENABLE_ONEDNN_OPTS': '1'})
+  launching.launch(program, 'local_mp', run_dir, console=False)
   done.set()
   sampler.join()
   history = (evaluation.read_json(os.path.join(run_dir, 'population.json')) or {}).get(
