@@ -17,7 +17,7 @@ from agents.core import cli
 from agents.ftw import experiment
 from launch import ftw_common
 
-ftw_common.define_flags(logdir='runs/ftw_local', num_steps=450_000, max_minutes=13.0)
+ftw_common.define_flags(logdir='runs/ftw_local', num_steps=450_000, max_minutes=11.0)
 FLAGS = ftw_common.FLAGS
 
 
