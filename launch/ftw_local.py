@@ -30,7 +30,7 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  # What learns within the 13 minutes on 2 cores (README, "FTW"): two members (each learner gets
+  # What learns within the 11 minutes on 2 cores (README, "FTW"): two members (each learner gets
   # half the experience and CPU, not a quarter), eight matches per arena (one batched policy
   # call serves twice the seats: about twice the environment steps per second), and 20 final
   # matches per member and bot (the summary gives each win rate its Wilson interval).
