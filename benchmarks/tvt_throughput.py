@@ -226,8 +226,7 @@ def measure_distributed(quick: bool, num_actors: int) -> dict:
     launching.launch(program, 'local_mp', run_dir, console=False,
                      extra_env={'TF_ENABLE_ONEDNN_OPTS': os.environ['TF_ENABLE_ONEDNN_OPTS']})
     records = summaries.read_json_lines(os.path.join(run_dir, summaries.PROGRESS_FILE))
-    with open(os.path.join(run_dir, launching.CPU_REPORT_FILE)) as f:
-      cpu = json.load(f)[-1]
+    cpu = launching.cpu_reports(run_dir)[-1]
   print(f'CPU with {num_actors} actors: ' + launching.format_cpu_report(cpu), file=sys.stderr,
         flush=True)
   shares = {f'distributed {num_actors} actors CPU share {category}': seconds / cpu['total_s']

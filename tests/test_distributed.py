@@ -216,8 +216,7 @@ def test_evaluation_is_affordable_only_within_its_share():
 
 
 def test_the_cpu_of_every_node_is_reported(finished_run):
-  with open(os.path.join(finished_run['run_dir'], launching.CPU_REPORT_FILE)) as f:
-    report = json.load(f)[-1]
+  report = launching.cpu_reports(finished_run['run_dir'])[-1]
   nodes = report['nodes']
   assert {'actor/0', 'actor/1', 'learner/0', 'evaluator/0', 'replay/0', 'counter/0',
           'coordinator/0', 'launcher'} <= set(nodes), nodes

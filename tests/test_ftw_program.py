@@ -159,8 +159,7 @@ def test_members_were_evaluated_against_the_bots(finished_run):
 
 
 def test_the_cpu_of_every_node_is_reported(finished_run):
-  with open(os.path.join(finished_run['run_dir'], launching.CPU_REPORT_FILE)) as f:
-    report = json.load(f)[-1]
+  report = launching.cpu_reports(finished_run['run_dir'])[-1]
   nodes = report['nodes']
   assert {'arena/0', 'learner/0', 'learner/1', 'evaluator/0', 'controller/0', 'replay/0',
           'counter/0', 'launcher'} <= set(nodes), nodes

@@ -345,17 +345,21 @@ def _restore_signal_handlers(saved: Dict[int, Any]):
   worker_manager._SIGNAL_HANDLERS = None  # pylint: disable=protected-access
 
 
+def cpu_reports(run_dir: str) -> List[Dict[str, Any]]:
+  """The CPU reports of every launch on `run_dir`, oldest first (none: an empty list)."""
+  try:
+    with open(os.path.join(run_dir, CPU_REPORT_FILE)) as f:
+      return json.load(f)
+  except (OSError, ValueError):
+    return []
+
+
 def _record_cpu(report: Dict[str, Any], run_dir: str, console: bool):
   """Adds the program's CPU report to `run_dir/cpu_usage.json` (one entry per launch) and
   prints it."""
-  path = os.path.join(run_dir, CPU_REPORT_FILE)
-  try:
-    with open(path) as f:
-      history = json.load(f)
-  except (OSError, ValueError):
-    history = []
-  history.append(dict(report, time=time.time()))
-  run_dir_lib.write_atomically(path, json.dumps(history, indent=1))
+  history = cpu_reports(run_dir) + [dict(report, time=time.time())]
+  run_dir_lib.write_atomically(os.path.join(run_dir, CPU_REPORT_FILE),
+                               json.dumps(history, indent=1))
   if console:
     print(format_cpu_report(report), flush=True)
 
