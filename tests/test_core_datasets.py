@@ -71,6 +71,20 @@ def test_a_queue_batch_is_ready_only_once_its_items_are_written_and_none_is_lost
   assert next(iterator).data[:, 0].tolist() == [6, 7, 8]
 
 
+def test_a_queue_batch_takes_its_items_only_so_nothing_is_in_flight_at_a_stop(server):
+  # A tf.data Reverb dataset requested items ahead; once its queue ran dry, its iterator's
+  # destructor waited for them forever and the learner never exited.
+  client = reverb.Client(f'localhost:{server.port}')
+  iterator = datasets.ReverbBatchIterator(f'localhost:{server.port}', 'queue', batch_size=3)
+  _write(client, range(7))
+  assert next(iterator).data[:, 0].tolist() == [0, 1, 2]
+  time.sleep(0.5)
+  assert client.server_info()['queue'].current_size == 4
+  assert next(iterator).data[:, 0].tolist() == [3, 4, 5]
+  time.sleep(0.5)
+  assert client.server_info()['queue'].current_size == 1
+
+
 def test_a_replay_batch_is_ready_from_the_tables_minimum_size_and_leaves_the_items(server):
   client = reverb.Client(f'localhost:{server.port}')
   iterator = datasets.ReverbBatchIterator(f'localhost:{server.port}', 'replay', batch_size=4)

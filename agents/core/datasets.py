@@ -7,7 +7,6 @@ from typing import Iterator, Optional
 from absl import logging
 import numpy as np
 import reverb
-import tensorflow as tf
 import tree
 
 from agents.core import stopping
@@ -24,6 +23,9 @@ class ReverbBatchIterator(Iterator[reverb.ReplaySample]):
   a learner blocked there ignores a Launchpad stop) and needs no sampling timeout (a dataset
   that times out discards the samples it had in flight: from a queue, those items are gone).
   Meanwhile it checks for a Launchpad stop every `poll_s` and then ends (StopIteration).
+  Each batch is one sampler of exactly `batch_size` items, so nothing is requested ahead: a
+  `tf.data` Reverb dataset keeps samples in flight, and when its queue had run dry its iterator's
+  destructor waited for them forever, so that a learner never exited.
 
   A table whose items are read once (a queue, `max_times_sampled == 1`) is ready when the items
   inserted minus those this iterator has taken make a batch: the one consumer of the queue
@@ -46,7 +48,7 @@ class ReverbBatchIterator(Iterator[reverb.ReplaySample]):
     self._max_wait_s = max_wait_s
     self._client = reverb.Client(server_address)
     self._taken = 0  # Items this iterator has asked the server for.
-    self._iterator = None
+    self._signature = None  # The table's signature, the structure of an item's data.
     self._stays_ready = False  # Set once a replay that cannot shrink was found sampleable.
 
   def __iter__(self):
@@ -62,6 +64,7 @@ class ReverbBatchIterator(Iterator[reverb.ReplaySample]):
     except (KeyError, reverb.errors.DeadlineExceededError, RuntimeError, ValueError) as error:
       logging.info('no information on table %r yet: %s', self._table, error)
       return False
+    self._signature = info.signature
     if info.max_times_sampled == 1:
       return info.rate_limiter_info.insert_stats.completed - self._taken >= self._batch_size
     ready = info.current_size >= max(1, info.rate_limiter_info.min_size_to_sample)
@@ -70,20 +73,6 @@ class ReverbBatchIterator(Iterator[reverb.ReplaySample]):
     self._stays_ready = self.remember_ready and ready and info.max_times_sampled <= 0 and (
         info.rate_limiter_info.max_diff >= _UNBOUNDED_DIFF)
     return ready
-
-  def _dataset_iterator(self):
-    while True:
-      try:
-        dataset = reverb.TrajectoryDataset.from_table_signature(
-            server_address=self._server_address, table=self._table,
-            max_in_flight_samples_per_worker=self._batch_size, num_workers_per_iterator=1,
-            get_signature_timeout_secs=int(self._signature_timeout_s))
-        return iter(dataset.batch(self._batch_size))
-      except (tf.errors.DeadlineExceededError, tf.errors.UnavailableError,
-              reverb.errors.DeadlineExceededError) as error:
-        if stopping.stop_requested():  # The server is going away with the program.
-          raise StopIteration from None
-        logging.info('waiting for the signature of table %r: %s', self._table, error)
 
   def _wait_until_ready(self):
     started = time.monotonic()
@@ -96,13 +85,14 @@ class ReverbBatchIterator(Iterator[reverb.ReplaySample]):
 
   def __next__(self) -> reverb.ReplaySample:
     self._wait_until_ready()
-    if self._iterator is None:
-      self._iterator = self._dataset_iterator()
     try:
-      sample = next(self._iterator)
-    except tf.errors.OpError:  # Typically the server went away.
+      samples = list(self._client.sample(self._table, num_samples=self._batch_size,
+                                         emit_timesteps=False))
+    except (reverb.errors.ReverbError, RuntimeError, ValueError):  # Typically the server went away.
       if stopping.stop_requested():
         raise StopIteration from None
       raise
     self._taken += self._batch_size
-    return tree.map_structure(np.asarray, sample)
+    columns = [np.stack(column) for column in zip(*(sample.data for sample in samples))]
+    info = reverb.SampleInfo(*(np.asarray(values) for values in zip(*(s.info for s in samples))))
+    return reverb.ReplaySample(info, tree.unflatten_as(self._signature, columns))
