@@ -6,7 +6,9 @@ import json
 import os
 import re
 import resource
+import shutil
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -167,6 +169,8 @@ def log_tail(path: str, lines: int = 8) -> List[str]:
 # servers. Any other node is in stage 0.
 _STOP_STAGES = ((), ('learner', 'controller'), ('replay', 'counter'))
 STOP_STAGE_S = 10.0  # How long a stage may take before the next is stopped anyway.
+_STACK_DUMP_S = 1.0  # How long stuck nodes get to write their stacks before they are killed.
+_GDB_TIMEOUT_S = 60.0  # The longest a stuck node's native stacks may take to collect.
 
 
 # What each node label's CPU goes to, in the program's CPU report; other labels are overhead.
@@ -235,6 +239,22 @@ def _stop_stage(title: str) -> int:
   return next((i for i, labels in enumerate(_STOP_STAGES) if label in labels), 0)
 
 
+def _append_native_stacks(pid: int, log_path: str):
+  """Appends the native stacks of every thread of `pid` to its log, where gdb is installed: a
+  node stuck in native code (a destructor, a blocked call) shows no Python frame there."""
+  gdb = shutil.which('gdb')
+  if gdb is None:
+    return
+  try:
+    with open(log_path, 'a') as log:
+      log.write(f'\nnative stacks of pid {pid} (gdb):\n')
+      log.flush()
+      subprocess.run([gdb, '-p', str(pid), '-batch', '-nx', '-ex', 'thread apply all bt 30'],
+                     stdout=log, stderr=subprocess.STDOUT, timeout=_GDB_TIMEOUT_S, check=False)
+  except (OSError, subprocess.TimeoutExpired):
+    pass
+
+
 class _ProgramWatch:
   """Runs a launched local_mp program from the launcher's main thread until its nodes end.
 
@@ -299,10 +319,19 @@ class _ProgramWatch:
         process.send_signal(signal.SIGTERM)
 
   def _kill_the_rest(self):
+    """Kills the nodes still alive, after each has written its threads' stacks to its log
+    (`lifetime.guard_node` registers SIGUSR1 for that): where a stuck node was stuck."""
     reason = self._kill_reason or f'it did not stop within {self._notice_s:.0f} s'
-    for title, process in self._alive():
-      print(f'node {title} (pid {process.pid}): {reason}; killing it', file=sys.stderr,
-            flush=True)
+    stuck = self._alive()
+    if self._kill_reason is None:
+      for _, process in stuck:
+        process.send_signal(signal.SIGUSR1)
+      time.sleep(_STACK_DUMP_S)
+      for title, process in stuck:
+        _append_native_stacks(process.pid, os.path.join(self._log_dir, title))
+    for title, process in stuck:
+      print(f'node {title} (pid {process.pid}): {reason}; killing it (log, with its threads\' '
+            f'stacks: {os.path.join(self._log_dir, title)})', file=sys.stderr, flush=True)
       process.kill()
 
   def _check_for_failure(self):
