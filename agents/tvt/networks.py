@@ -27,6 +27,7 @@ class RMAState(NamedTuple):
   controller_output: tf.Tensor  # [B, 2 * lstm_units]: h_{t-1}.
   lstm: Tuple[snt.LSTMState, snt.LSTMState]
   memory: tf.Tensor  # [B, stored_rows, num_latents] (0 rows without memory).
+  normalised_memory: tf.Tensor  # memory_lib.normalise(memory), updated row by row.
   read_vectors: tf.Tensor  # [B, num_reads * num_latents]: m_{t-1} (0 wide without memory).
   write_counter: tf.Tensor  # [B] int32: rows written this episode.
 
@@ -130,6 +131,7 @@ class RMACore(snt.RNNCore):
         controller_output=zeros(2 * c.lstm_units),
         lstm=self._controller.initial_state(batch_size),
         memory=zeros(self._stored_rows, c.num_latents),
+        normalised_memory=zeros(self._stored_rows, c.num_latents),
         read_vectors=zeros(reads_width),
         write_counter=tf.zeros((batch_size,), tf.int32))
 
@@ -142,18 +144,23 @@ class RMACore(snt.RNNCore):
       empty = tf.zeros((batch_size, c.memory_num_reads, c.memory_top_k))
       outputs = CoreOutputs(latent, controller_output, state.read_vectors, empty,
                             tf.cast(empty, tf.int32), empty[:, :, 0])
-      return outputs, RMAState(controller_output, lstm_state, state.memory, state.read_vectors,
+      return outputs, RMAState(controller_output, lstm_state, state.memory,
+                               state.normalised_memory, state.read_vectors,
                                state.write_counter + 1)
     head = self._read_head(controller_output)
     keys = tf.reshape(head[:, :c.memory_num_reads * c.num_latents],
                       (-1, c.memory_num_reads, c.num_latents))
     strengths = tf.nn.softplus(head[:, c.memory_num_reads * c.num_latents:])
-    read = memory_lib.read(state.memory, keys, strengths, c.memory_top_k, self._virtual_rows)
+    read = memory_lib.read(state.memory, keys, strengths, c.memory_top_k, self._virtual_rows,
+                           state.normalised_memory)
     read_vectors = tf.reshape(read.read_vectors, (-1, c.memory_num_reads * c.num_latents))
     memory, counter = memory_lib.write(state.memory, state.write_counter, latent)
+    normalised_memory, _ = memory_lib.write(state.normalised_memory, state.write_counter,
+                                            memory_lib.normalise(latent))
     outputs = CoreOutputs(latent, controller_output, read_vectors, read.weights, read.indices,
                           strengths)
-    return outputs, RMAState(controller_output, lstm_state, memory, read_vectors, counter)
+    return outputs, RMAState(controller_output, lstm_state, memory, normalised_memory,
+                             read_vectors, counter)
 
 
 class RMANetwork(snt.Module):
@@ -215,12 +222,16 @@ def unroll_core(core: snt.RNNCore, inputs: tf.Tensor, state):
   TensorFlow only after absl.app.run had started, see benchmarks/tvt_throughput.py.)
   """
   steps = inputs.shape[0] or tf.shape(inputs)[0]  # Static where known, as XLA needs.
-  outputs, state = core(inputs[0], state)
+  # Steps are read from a TensorArray: the gradient of a read is one step's slice, where that of
+  # tf.gather(inputs, t) is a dense [T, ...] tensor summed into an accumulator at every step.
+  step_inputs = tf.TensorArray(inputs.dtype, size=steps,
+                               element_shape=inputs.shape[1:]).unstack(inputs)
+  outputs, state = core(step_inputs.read(0), state)
   arrays = tree.map_structure(
       lambda o: tf.TensorArray(o.dtype, size=steps, element_shape=o.shape).write(0, o), outputs)
 
   def body(t, state, arrays):
-    outputs, state = core(tf.gather(inputs, t), state)
+    outputs, state = core(step_inputs.read(t), state)
     return t + 1, state, tree.map_structure(lambda a, o: a.write(t, o), arrays, outputs)
 
   _, state, arrays = tf.while_loop(lambda t, *_: t < steps, body, (tf.constant(1), state, arrays),
