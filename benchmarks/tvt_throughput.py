@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import Optional
 
 from absl import app
 from absl import flags
@@ -39,12 +40,17 @@ from agents.core import loopback  # pylint: disable=g-bad-import-order
 from benchmarks import common  # pylint: disable=g-bad-import-order
 
 FLAGS = flags.FLAGS
+# The code before the throughput work (issue 13): TVT's configuration "today" for its ratio.
+BASELINE_REV = '09e2e62'
 flags.DEFINE_string('measure', None, 'Internal: run one measurement and print its JSON.')
 flags.DEFINE_boolean('quick', False, 'Smaller budgets (noisier figures).')
 flags.DEFINE_list('actor_counts', ['1', '2', '4'], 'Actor processes of the distributed runs.')
 flags.DEFINE_string('output', None, 'Optional JSON file for the figures.')
 flags.DEFINE_list('only', None, 'Run only these groups of measurements: environments, actor, '
                   'learner, a2c, distributed (default: all).')
+flags.DEFINE_string('baseline_rev', BASELINE_REV, 'Git revision whose batched A2C (pycolab '
+                    'environments, no XLA) is measured in this run as the baseline of the '
+                    'speed-up; empty: not measured.')
 
 BATCH = 16
 EPISODE_STEPS = 120
@@ -241,13 +247,14 @@ def measure_distributed(quick: bool, num_actors: int) -> dict:
                              rate * EPISODE_STEPS})
 
 
-def _run_measurement(name: str, onednn: bool = True) -> dict:
+def _run_measurement(name: str, onednn: bool = True, cwd: Optional[str] = None) -> dict:
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3', TF_ENABLE_ONEDNN_OPTS='1' if onednn else '0',
              TF_NUM_INTRAOP_THREADS='1', TF_NUM_INTEROP_THREADS='1')
   command = [sys.executable, '-m', 'benchmarks.tvt_throughput', f'--measure={name}']
   if FLAGS.quick:
     command.append('--quick')
-  result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+  result = subprocess.run(command, env=env, capture_output=True, text=True, check=False,
+                          cwd=cwd)
   lines = [l for l in result.stdout.splitlines() if l.startswith('RESULT ')]
   if result.returncode or not lines:
     print(f'{name}: failed ({result.stderr.strip().splitlines()[-1:]})', flush=True)
@@ -258,6 +265,26 @@ def _run_measurement(name: str, onednn: bool = True) -> dict:
   for key, value in figures.items():
     print(f'  {key:62s} {value:12.1f}', flush=True)
   return figures
+
+
+def measure_baseline(revision: str) -> dict:
+  """The batched A2C of `revision` (a checkout of it in a temporary git worktree), measured
+  by that revision's own benchmark: before the vectorised tasks it stepped pycolab."""
+  repository = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  with tempfile.TemporaryDirectory() as parent:
+    checkout = os.path.join(parent, 'baseline')
+    added = subprocess.run(['git', '-C', repository, 'worktree', 'add', '--detach', checkout,
+                            revision], capture_output=True, text=True, check=False)
+    if added.returncode:
+      print(f'baseline {revision}: not measured ({added.stderr.strip().splitlines()[-1:]})',
+            flush=True)
+      return {}
+    try:
+      figures = _run_measurement('a2c_episode_queue', cwd=checkout)
+    finally:
+      subprocess.run(['git', '-C', repository, 'worktree', 'remove', '--force', checkout],
+                     capture_output=True, check=False)
+  return {f'{key} [baseline {revision}]': value for key, value in figures.items()}
 
 
 def _measure_one(name: str):
@@ -292,6 +319,14 @@ def main(argv):
   for name, onednn in measurements:
     if name.split('_')[0] in groups:
       figures.update(_run_measurement(name, onednn))
+  baseline = None
+  if 'a2c' in groups and FLAGS.baseline_rev:
+    print(f'  baseline: batched A2C of revision {FLAGS.baseline_rev} (pycolab, no XLA)',
+          flush=True)
+    baseline = measure_baseline(FLAGS.baseline_rev).get(
+        f'batched A2C via EpisodeQueue episodes/s [baseline {FLAGS.baseline_rev}]')
+    if baseline:
+      figures[f'batched A2C episodes/s [baseline {FLAGS.baseline_rev}]'] = baseline
   a2c = figures.get('batched A2C via EpisodeQueue episodes/s')
   a2c_pycolab = figures.get('batched A2C via EpisodeQueue [pycolab] episodes/s')
   reverb_path = figures.get('batched A2C via Reverb episodes/s')
@@ -299,6 +334,9 @@ def main(argv):
   if a2c and a2c_pycolab:
     print(f'batched A2C with vectorised / pycolab environments: {a2c / a2c_pycolab:.2f}x',
           flush=True)
+  if a2c and baseline:
+    print(f'batched A2C now (vectorised) / revision {FLAGS.baseline_rev} (pycolab, no XLA): '
+          f'{a2c / baseline:.2f}x', flush=True)
   if a2c and reverb_path:
     print(f'EpisodeQueue / Reverb single-process speed: {a2c / reverb_path:.2f}x', flush=True)
   if on and off:
