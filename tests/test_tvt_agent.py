@@ -138,6 +138,21 @@ def test_episode_queue_items_equal_the_reverb_episode_adder_items(episodes_both_
   tree.map_structure(np.testing.assert_array_equal, a, b)
 
 
+def test_batched_episode_writer_items_equal_the_reverb_episode_adder_items(episodes_both_ways):
+  # The same two episodes again (same network, environment seed and actor seed), written with
+  # one adder for both environments.
+  builder = builder_lib.TVTBuilder(episodes_both_ways['config'])
+  environment = distributed.make_batched_environment(
+      environments.make_factory('key_to_door'), 2, 0)
+  spec = specs.make_environment_spec(environment.environments[0])
+  queue = episodes.EpisodeQueue(spec, builder.extras_spec(spec), 121)
+  actor = builder.make_actor(episodes_both_ways['network'], None, queue.make_batched_adder(2), 0)
+  environment_loop.BatchedEnvironmentLoop(environment, actor).run(num_episodes=2)
+  assert queue.num_ready == 2
+  tree.map_structure(np.testing.assert_array_equal, episodes_both_ways['reverb'],
+                     queue.pop_batch(2).data)
+
+
 def test_learner_unroll_reproduces_the_actors_values_and_reads(episodes_both_ways):
   config, network = episodes_both_ways['config'], episodes_both_ways['network']
   data = episodes_both_ways['reverb']

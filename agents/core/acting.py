@@ -1,7 +1,7 @@
 """Batched actors: one network call acts for B environments; one Acme adder per environment."""
 
 import abc
-from typing import Callable, Optional, Sequence, Tuple
+from typing import Callable, Optional, Sequence, Tuple, Union
 
 from acme import adders
 from acme import specs
@@ -37,15 +37,32 @@ class BatchedActor(abc.ABC):
     """Pulls new weights if the actor has a variable client."""
 
 
+class BatchedAdder(abc.ABC):
+  """Writes the transitions of B environments with one call per step, where one Acme adder per
+  environment would cost a Python loop over the environments at every step."""
+
+  num_envs: int
+
+  @abc.abstractmethod
+  def add_first(self, timesteps: dm_env.TimeStep, rows: np.ndarray):
+    """Starts an episode in each environment where the bool mask `rows` [B] is set."""
+
+  @abc.abstractmethod
+  def add(self, actions: np.ndarray, next_timesteps: dm_env.TimeStep, extras,
+          rows: np.ndarray):
+    """Adds, for each environment in `rows`, the transition of its action to its timestep."""
+
+
 class BatchedRecurrentActor(BatchedActor):
   """Runs a recurrent policy on B environments and feeds one adder per environment.
 
   The policy records, per environment, the extras that the learner needs (for example the
   behaviour logits and the core state before the step); they are added with the transition.
+  `adders_per_env` may also be one `BatchedAdder` for all the environments.
   """
 
   def __init__(self, policy: PolicyFn, initial_state: Callable[[int], object],
-               adders_per_env: Optional[Sequence[adders.Adder]] = None,
+               adders_per_env: Union[Sequence[adders.Adder], BatchedAdder, None] = None,
                variable_client: Optional[variable_utils.VariableClient] = None,
                seed: int = 0):
     self._policy = policy
@@ -60,8 +77,8 @@ class BatchedRecurrentActor(BatchedActor):
   def select_actions(self, observations) -> np.ndarray:
     if self._state is None:
       batch_size = len(tree.flatten(observations)[0])
-      if self._adders is not None and len(self._adders) != batch_size:
-        raise ValueError(f'{len(self._adders)} adders for {batch_size} environments')
+      if self._adders is not None and self._num_adders() != batch_size:
+        raise ValueError(f'{self._num_adders()} adders for {batch_size} environments')
       self._state = self._initial_state(batch_size)
       self._is_first = np.ones(batch_size, dtype=bool)
     seed = tf.constant(self._rng.integers(0, 2**31 - 1, size=2), tf.int64)
@@ -70,9 +87,16 @@ class BatchedRecurrentActor(BatchedActor):
     self._extras = extras
     return actions.numpy()
 
+  def _num_adders(self) -> int:
+    if isinstance(self._adders, BatchedAdder):
+      return self._adders.num_envs
+    return len(self._adders)
+
   def observe_first(self, timesteps: dm_env.TimeStep):
     self._is_first = np.asarray(timesteps.step_type == dm_env.StepType.FIRST)
-    if self._adders:
+    if isinstance(self._adders, BatchedAdder):
+      self._adders.add_first(timesteps, np.ones(len(self._is_first), bool))
+    elif self._adders:
       for i, adder in enumerate(self._adders):
         adder.add_first(batched.index_nest(timesteps, i))
 
@@ -81,6 +105,11 @@ class BatchedRecurrentActor(BatchedActor):
     if not self._adders:
       return
     extras = tree.map_structure(np.asarray, self._extras)
+    if isinstance(self._adders, BatchedAdder):
+      self._adders.add(actions, next_timesteps, extras, ~self._is_first)
+      if self._is_first.any():
+        self._adders.add_first(next_timesteps, self._is_first)
+      return
     for i, adder in enumerate(self._adders):
       timestep = batched.index_nest(next_timesteps, i)
       if self._is_first[i]:

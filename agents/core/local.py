@@ -62,6 +62,9 @@ class InProcessQueue(Protocol):
   def make_adder(self) -> acme_adders.Adder:
     """An adder for one environment stream."""
 
+  def make_batched_adder(self, num_envs: int) -> acting.BatchedAdder:
+    """One adder for `num_envs` environment streams stepped together."""
+
   def batches(self, batch_size: int) -> Iterator[reverb.ReplaySample]:
     """The learner's dataset: the oldest `batch_size` unread items, stacked on axis 0."""
 
@@ -113,7 +116,7 @@ class SingleProcessAgent(acting.BatchedActor):
       adders = [_OrderedAdder(builder.make_adder(client)) for _ in range(num_envs)]
     else:
       dataset = queue.batches(builder.batch_size)
-      adders = [queue.make_adder() for _ in range(num_envs)]
+      adders = queue.make_batched_adder(num_envs)
     self._builder = builder
     # Pushed at once, so that a checkpoint of `counter` holds every learner step taken.
     learner_counter = (counting.Counter(counter, prefix='learner', time_delta=0.0)

@@ -19,6 +19,8 @@ import numpy as np
 import reverb
 import tree
 
+from agents.core import acting
+
 
 def _zeros(spec, length: int):
   return tree.map_structure(lambda s: np.zeros((length,) + tuple(s.shape), s.dtype), spec)
@@ -69,10 +71,56 @@ class _EpisodeWriter:
     self._episode = None
 
 
+class _BatchedEpisodeWriter(acting.BatchedAdder):
+  """The adders of B environments in one: the episodes' arrays have a leading batch axis and
+  every step is written for all environments at once (items as `_EpisodeWriter`'s)."""
+
+  def __init__(self, queue: 'EpisodeQueue', num_envs: int):
+    self._queue = queue
+    self.num_envs = num_envs
+    spec, length = queue.environment_spec, queue.max_length
+    zeros = lambda spec: _zeros(spec, num_envs * length)  # pylint: disable=g-long-lambda
+    self._episodes = tree.map_structure(
+        lambda x: x.reshape((num_envs, length) + x.shape[1:]),
+        adders_base.Step(observation=zeros(spec.observations), action=zeros(spec.actions),
+                         reward=zeros(spec.rewards), discount=zeros(spec.discounts),
+                         start_of_episode=np.zeros(num_envs * length, bool),
+                         extras=zeros(queue.extras_spec)))
+    self._lengths = np.zeros(num_envs, np.int64)  # Transitions written in each episode.
+
+  def add_first(self, timesteps: dm_env.TimeStep, rows: np.ndarray):
+    envs = np.flatnonzero(rows)
+    for array in tree.flatten(self._episodes):
+      array[envs] = 0
+    self._episodes.start_of_episode[envs, 0] = True
+    tree.map_structure(lambda x, o: x.__setitem__((envs, 0), o[envs]),
+                       self._episodes.observation, timesteps.observation)
+    self._lengths[envs] = 0
+
+  def add(self, actions: np.ndarray, next_timesteps: dm_env.TimeStep, extras,
+          rows: np.ndarray):
+    envs = np.flatnonzero(rows)
+    steps = self._lengths[envs]
+    if np.any(steps + 1 >= self._queue.max_length):
+      raise ValueError(f'an episode is longer than {self._queue.max_length - 1} steps')
+    episodes = self._episodes
+    episodes.action[envs, steps] = np.asarray(actions)[envs]
+    episodes.reward[envs, steps] = np.asarray(next_timesteps.reward)[envs]
+    episodes.discount[envs, steps] = np.asarray(next_timesteps.discount)[envs]
+    tree.map_structure(lambda x, e: x.__setitem__((envs, steps), e[envs]), episodes.extras,
+                       extras)
+    tree.map_structure(lambda x, o: x.__setitem__((envs, steps + 1), o[envs]),
+                       episodes.observation, next_timesteps.observation)
+    self._lengths[envs] += 1
+    for env in envs[np.asarray(next_timesteps.step_type)[envs] == dm_env.StepType.LAST]:
+      self._queue.put(tree.map_structure(lambda x: x[env].copy(), episodes))  # pylint: disable=cell-var-from-loop
+
+
 class EpisodeQueue:
   """Whole episodes from B environments' adders, handed to the learner in the order they end.
 
-  `make_adder` gives one adder per environment (`acme.adders.Adder`'s interface); `batches`
+  `make_adder` gives one adder per environment (`acme.adders.Adder`'s interface) and
+  `make_batched_adder` one for a batch of environments stepped together; `batches`
   is the learner's dataset: ReplaySamples of `batch_size` episodes stacked on axis 0, as the
   Reverb dataset gives them. Each episode is read once, as from a Reverb queue.
   """
@@ -85,6 +133,10 @@ class EpisodeQueue:
 
   def make_adder(self) -> _EpisodeWriter:
     return _EpisodeWriter(self)
+
+  def make_batched_adder(self, num_envs: int) -> acting.BatchedAdder:
+    """One adder for `num_envs` environments stepped together (what a batched actor feeds)."""
+    return _BatchedEpisodeWriter(self, num_envs)
 
   def put(self, episode: adders_base.Step):
     self._finished.append(episode)
