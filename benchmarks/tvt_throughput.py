@@ -30,6 +30,7 @@ from typing import Optional
 
 from absl import app
 from absl import flags
+import numpy as np
 # TensorFlow is imported before absl.app.run starts: imported inside `main` (as the measurements
 # once did), TF 2.8's first learner update failed with "Op type not registered
 # 'rma_while_cond_..._rewritten'" or a bad graph context; imported first, as in launch.tvt, it
@@ -51,6 +52,8 @@ flags.DEFINE_list('only', None, 'Run only these groups of measurements: environm
 flags.DEFINE_string('baseline_rev', BASELINE_REV, 'Git revision whose batched A2C (pycolab '
                     'environments, no XLA) is measured in this run as the baseline of the '
                     'speed-up; empty: not measured.')
+flags.DEFINE_integer('baseline_rounds', 3, 'Interleaved pairs of A2C measurements (now, '
+                     'baseline) whose median ratio is printed.')
 
 BATCH = 16
 EPISODE_STEPS = 120
@@ -63,7 +66,6 @@ def _rss_mb() -> float:
 
 
 def measure_environments(quick: bool) -> dict:
-  import numpy as np  # pylint: disable=g-import-not-at-top
   import environments  # pylint: disable=g-import-not-at-top
   from agents.core import distributed  # pylint: disable=g-import-not-at-top
   from environments.pycolab import vectorised  # pylint: disable=g-import-not-at-top
@@ -247,7 +249,8 @@ def measure_distributed(quick: bool, num_actors: int) -> dict:
                              rate * EPISODE_STEPS})
 
 
-def _run_measurement(name: str, onednn: bool = True, cwd: Optional[str] = None) -> dict:
+def _run_measurement(name: str, onednn: bool = True, cwd: Optional[str] = None,
+                     verbose: bool = True) -> dict:
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3', TF_ENABLE_ONEDNN_OPTS='1' if onednn else '0',
              TF_NUM_INTRAOP_THREADS='1', TF_NUM_INTEROP_THREADS='1')
   command = [sys.executable, '-m', 'benchmarks.tvt_throughput', f'--measure={name}']
@@ -263,14 +266,17 @@ def _run_measurement(name: str, onednn: bool = True, cwd: Optional[str] = None) 
   if not onednn:
     figures = {f'{k} [oneDNN off]': v for k, v in figures.items()}
   for key, value in figures.items():
-    print(f'  {key:62s} {value:12.1f}', flush=True)
+    if verbose:
+      print(f'  {key:62s} {value:12.1f}', flush=True)
   return figures
 
 
-def measure_baseline(revision: str) -> dict:
-  """The batched A2C of `revision` (a checkout of it in a temporary git worktree), measured
-  by that revision's own benchmark: before the vectorised tasks it stepped pycolab."""
+def compare_with_baseline(revision: str, rounds: int) -> dict:
+  """The batched A2C now (vectorised tasks) against that of `revision` (a checkout in a temporary
+  git worktree, measured by that revision's own benchmark: it stepped pycolab), in `rounds`
+  interleaved pairs of measurements, so that the machine's load drifts over both alike."""
   repository = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  key = 'batched A2C via EpisodeQueue episodes/s'
   with tempfile.TemporaryDirectory() as parent:
     checkout = os.path.join(parent, 'baseline')
     added = subprocess.run(['git', '-C', repository, 'worktree', 'add', '--detach', checkout,
@@ -279,12 +285,22 @@ def measure_baseline(revision: str) -> dict:
       print(f'baseline {revision}: not measured ({added.stderr.strip().splitlines()[-1:]})',
             flush=True)
       return {}
+    ratios = []
     try:
-      figures = _run_measurement('a2c_episode_queue', cwd=checkout)
+      for _ in range(rounds):
+        now = _run_measurement('a2c_episode_queue', verbose=False).get(key)
+        then = _run_measurement('a2c_episode_queue', cwd=checkout, verbose=False).get(key)
+        if now and then:
+          ratios.append(now / then)
+          print(f'  round {len(ratios)}: {now:.2f} episodes/s now, {then:.2f} at {revision}: '
+                f'{now / then:.2f}x', flush=True)
     finally:
       subprocess.run(['git', '-C', repository, 'worktree', 'remove', '--force', checkout],
                      capture_output=True, check=False)
-  return {f'{key} [baseline {revision}]': value for key, value in figures.items()}
+  if not ratios:
+    return {}
+  return {f'batched A2C now / {revision} (median of {len(ratios)} rounds)':
+              float(np.median(ratios))}
 
 
 def _measure_one(name: str):
@@ -319,14 +335,10 @@ def main(argv):
   for name, onednn in measurements:
     if name.split('_')[0] in groups:
       figures.update(_run_measurement(name, onednn))
-  baseline = None
   if 'a2c' in groups and FLAGS.baseline_rev:
-    print(f'  baseline: batched A2C of revision {FLAGS.baseline_rev} (pycolab, no XLA)',
-          flush=True)
-    baseline = measure_baseline(FLAGS.baseline_rev).get(
-        f'batched A2C via EpisodeQueue episodes/s [baseline {FLAGS.baseline_rev}]')
-    if baseline:
-      figures[f'batched A2C episodes/s [baseline {FLAGS.baseline_rev}]'] = baseline
+    print(f'  batched A2C now against revision {FLAGS.baseline_rev} (before the throughput '
+          'work: pycolab, no XLA), in interleaved rounds', flush=True)
+    figures.update(compare_with_baseline(FLAGS.baseline_rev, FLAGS.baseline_rounds))
   a2c = figures.get('batched A2C via EpisodeQueue episodes/s')
   a2c_pycolab = figures.get('batched A2C via EpisodeQueue [pycolab] episodes/s')
   reverb_path = figures.get('batched A2C via Reverb episodes/s')
@@ -334,9 +346,9 @@ def main(argv):
   if a2c and a2c_pycolab:
     print(f'batched A2C with vectorised / pycolab environments: {a2c / a2c_pycolab:.2f}x',
           flush=True)
-  if a2c and baseline:
-    print(f'batched A2C now (vectorised) / revision {FLAGS.baseline_rev} (pycolab, no XLA): '
-          f'{a2c / baseline:.2f}x', flush=True)
+  for key, value in figures.items():
+    if key.startswith('batched A2C now /'):
+      print(f'{key}: {value:.2f}x', flush=True)
   if a2c and reverb_path:
     print(f'EpisodeQueue / Reverb single-process speed: {a2c / reverb_path:.2f}x', flush=True)
   if on and off:
