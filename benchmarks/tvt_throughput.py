@@ -165,7 +165,7 @@ def measure_learner(quick: bool) -> dict:
   _, environment, spec, builder = _tvt_parts()
   networks = builder.make_networks(spec)
   queue = agent_lib.make_episode_queue(builder)(spec)
-  actor = builder.make_actor(networks, None, [queue.make_adder() for _ in range(BATCH)], 0)
+  actor = builder.make_actor(networks, None, queue.make_batched_adder(BATCH), 0)
   environment_loop.BatchedEnvironmentLoop(environment, actor).run(num_episodes=BATCH)
   sample = queue.pop_batch(BATCH)
   updates = 3 if quick else 10

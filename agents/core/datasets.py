@@ -40,7 +40,6 @@ class ReverbBatchIterator(Iterator[reverb.ReplaySample]):
 
   def __init__(self, server_address: str, table: str, batch_size: int, poll_s: float = 0.02,
                signature_timeout_s: float = 2.0, max_wait_s: Optional[float] = None):
-    self._server_address = server_address
     self._table = table
     self._batch_size = batch_size
     self._poll_s = poll_s

@@ -22,8 +22,9 @@ import tree
 from agents.core import acting
 
 
-def _zeros(spec, length: int):
-  return tree.map_structure(lambda s: np.zeros((length,) + tuple(s.shape), s.dtype), spec)
+def _zeros(spec, *leading: int):
+  """Zero arrays of `spec`'s shapes and dtypes, with the `leading` axes in front."""
+  return tree.map_structure(lambda s: np.zeros(leading + tuple(s.shape), s.dtype), spec)
 
 
 class _EpisodeWriter:
@@ -78,14 +79,11 @@ class _BatchedEpisodeWriter(acting.BatchedAdder):
   def __init__(self, queue: 'EpisodeQueue', num_envs: int):
     self._queue = queue
     self.num_envs = num_envs
-    spec, length = queue.environment_spec, queue.max_length
-    zeros = lambda spec: _zeros(spec, num_envs * length)  # pylint: disable=g-long-lambda
-    self._episodes = tree.map_structure(
-        lambda x: x.reshape((num_envs, length) + x.shape[1:]),
-        adders_base.Step(observation=zeros(spec.observations), action=zeros(spec.actions),
-                         reward=zeros(spec.rewards), discount=zeros(spec.discounts),
-                         start_of_episode=np.zeros(num_envs * length, bool),
-                         extras=zeros(queue.extras_spec)))
+    spec, shape = queue.environment_spec, (num_envs, queue.max_length)
+    self._episodes = adders_base.Step(
+        observation=_zeros(spec.observations, *shape), action=_zeros(spec.actions, *shape),
+        reward=_zeros(spec.rewards, *shape), discount=_zeros(spec.discounts, *shape),
+        start_of_episode=np.zeros(shape, bool), extras=_zeros(queue.extras_spec, *shape))
     self._lengths = np.zeros(num_envs, np.int64)  # Transitions written in each episode.
 
   def add_first(self, timesteps: dm_env.TimeStep, rows: np.ndarray):
