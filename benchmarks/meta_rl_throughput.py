@@ -127,7 +127,7 @@ def actor_calls_per_second(env_id: str, jit_compile: bool, calls: int = 2_000) -
   env = distributed.make_batched_environment(environments.make_factory(env_id),
                                              FLAGS.envs_per_actor, 0)
   timestep = env.reset()
-  network = networks.make_network(CONFIG)
+  network = networks.make_network(CONFIG, specs.make_environment_spec(env))
   policy = acting.make_policy(network, jit_compile=jit_compile)
   state = network.initial_state(FLAGS.envs_per_actor)
   is_first = tf.zeros([FLAGS.envs_per_actor], tf.bool)
@@ -183,7 +183,7 @@ def acme_impala_steps_per_second(env_id: str, steps: int) -> float:
   """Acme 0.4.0's single-process TF IMPALA on the same environment and network."""
   env = environments.make(env_id, seed=0)
   spec = specs.make_environment_spec(env)
-  network = networks.make_network(CONFIG)
+  network = networks.make_network(CONFIG, spec)
   agent = impala.IMPALA(environment_spec=spec, network=network,
                         sequence_length=CONFIG.unroll_length + 1,
                         sequence_period=CONFIG.unroll_length, batch_size=CONFIG.batch_size,

@@ -1,6 +1,9 @@
 """Reading learner batches from a Reverb table in a way that stays stoppable and loses nothing."""
 
+import contextlib
+import os
 import sys
+import threading
 import time
 from typing import Iterator, Optional
 
@@ -9,10 +12,33 @@ import numpy as np
 import reverb
 import tree
 
+from agents.core import servers
 from agents.core import stopping
 
 
 _UNBOUNDED_DIFF = sys.float_info.max / 2  # A MinSize limiter's max_diff is float max.
+_stderr_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+  """Sends what native code writes to stderr (fd 2) to /dev/null while entered.
+
+  For Reverb's sampler of an in-process table, which logs 'Sampler and server are owned by the
+  same process' at every creation (once per batch here) with no level to turn it off. Keep the
+  block to the one native call: whatever another thread writes meanwhile is lost too.
+  """
+  with _stderr_lock:
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+      os.dup2(devnull, 2)
+      yield
+    finally:
+      os.dup2(saved, 2)
+      os.close(saved)
+      os.close(devnull)
 
 
 class ReverbBatchIterator(Iterator[reverb.ReplaySample]):
@@ -46,6 +72,7 @@ class ReverbBatchIterator(Iterator[reverb.ReplaySample]):
     self._signature_timeout_s = signature_timeout_s
     self._max_wait_s = max_wait_s
     self._client = reverb.Client(server_address)
+    self._in_process = servers.in_process(server_address)
     self._taken = 0  # Items this iterator has asked the server for.
     self._signature = None  # The table's signature, the structure of an item's data.
     self._stays_ready = False  # Set once a replay that cannot shrink was found sampleable.
@@ -85,13 +112,28 @@ class ReverbBatchIterator(Iterator[reverb.ReplaySample]):
   def __next__(self) -> reverb.ReplaySample:
     self._wait_until_ready()
     try:
-      samples = list(self._client.sample(self._table, num_samples=self._batch_size,
-                                         emit_timesteps=False))
+      samples = self._sample()
     except (reverb.errors.ReverbError, RuntimeError, ValueError):  # Typically the server went away.
       if stopping.stop_requested():
         raise StopIteration from None
       raise
     self._taken += self._batch_size
-    columns = [np.stack(column) for column in zip(*(sample.data for sample in samples))]
-    info = reverb.SampleInfo(*(np.asarray(values) for values in zip(*(s.info for s in samples))))
+    columns = [np.stack(column) for column in zip(*(data for _, data in samples))]
+    info = reverb.SampleInfo(*(np.asarray(values) for values in zip(*(i for i, _ in samples))))
     return reverb.ReplaySample(info, tree.unflatten_as(self._signature, columns))
+
+  def _sample(self):
+    """One sampler of exactly `batch_size` items (what `reverb.Client.sample` does), made with
+    its log line silenced when the table is in this process."""
+    maybe_silenced = (_native_stderr_silenced() if self._in_process
+                      else contextlib.nullcontext())
+    with maybe_silenced:
+      sampler = self._client._client.NewSampler(  # pylint: disable=protected-access
+          self._table, self._batch_size, 1)
+    samples = []
+    for _ in range(self._batch_size):
+      key, probability, table_size, priority, *data = sampler.GetNextTrajectory()
+      samples.append((reverb.SampleInfo(key=int(key), probability=float(probability),
+                                        table_size=int(table_size), priority=float(priority)),
+                      data))
+    return samples

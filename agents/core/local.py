@@ -18,8 +18,12 @@ from acme import specs
 from acme.utils import counting
 from acme.utils import loggers
 import dm_env
+import numpy as np
 import reverb
+from reverb import reverb_types
+from reverb.cc import schema_pb2
 import tensorflow as tf
+import tree
 
 from agents.core import acting
 from agents.core import builders
@@ -73,12 +77,46 @@ class InProcessQueue(Protocol):
     """Items written and not yet read."""
 
 
+def _unbatched(timestep: dm_env.TimeStep) -> bool:
+  """Whether `timestep` is one environment's (a scalar step type), not a batch's."""
+  return np.ndim(timestep.step_type) == 0
+
+
+def _batch_of_one(nest, nest_spec=None):
+  """`nest` with a leading batch axis of size 1 on every array, of `nest_spec`'s dtypes if
+  given (an environment's float64 rewards where its spec says float32, say)."""
+  if nest_spec is None:
+    return tree.map_structure(lambda x: np.asarray(x)[None], nest)
+  return tree.map_structure(lambda x, spec: np.asarray(x, spec.dtype)[None], nest, nest_spec)
+
+
+def _timestep_batch_of_one(timestep: dm_env.TimeStep,
+                           spec: specs.EnvironmentSpec) -> dm_env.TimeStep:
+  """An unbatched timestep as a batch of one, in the dtypes of `spec` (a FIRST timestep's
+  missing reward and discount as zeros, which adders ignore)."""
+  return dm_env.TimeStep(
+      step_type=np.asarray(timestep.step_type)[None],
+      reward=_batch_of_one(0.0 if timestep.reward is None else timestep.reward, spec.rewards),
+      discount=_batch_of_one(0.0 if timestep.discount is None else timestep.discount,
+                              spec.discounts),
+      observation=_batch_of_one(timestep.observation, spec.observations))
+
+
+def _counts(table: reverb.Table) -> reverb_types.TableInfo:
+  """`table.info` without its signature, whose decoding took most of its 1.3 ms: it is asked
+  at every step of a single-process run."""
+  proto = schema_pb2.TableInfo.FromString(table.internal_table.info())
+  return reverb_types.TableInfo(**{
+      field.name: None if field.name == 'signature' else getattr(proto, field.name)
+      for field in dataclasses.fields(reverb_types.TableInfo)})
+
+
 def restored_learner_steps(learner: acme.Learner) -> int:
   """The learner's own step count (`state['num_steps']`, restored with it); 0 if it has none."""
   return runners.learner_steps(learner)
 
 
-class SingleProcessAgent(acting.BatchedActor):
+class SingleProcessAgent(acting.BatchedActor, acme.Actor):
   """A batched actor that owns its learner, for debugging, tests and single-process runs.
 
   Actor and learner share one set of networks, so there are no weights to copy. After every
@@ -86,6 +124,11 @@ class SingleProcessAgent(acting.BatchedActor):
   (`builder.learner_steps_ready`; with a queue table, every item is learned from once). With the
   same seed two runs are identical: the seed sets TensorFlow's global seed before the networks
   are built, and writes reach the table in a fixed order.
+
+  It is also an `acme.Actor`: `acme.EnvironmentLoop(environment, agent)` drives it on one plain,
+  unbatched environment (`select_action`, and `observe_first`/`observe` given unbatched
+  timesteps), as Acme's own single-process agents are driven. `num_envs` None builds the actor
+  at the first `observe_first`, for as many environments as that call brings (1 when unbatched).
 
   With `run_dir`, the learner is checkpointed into `<run_dir>/checkpoints/learner` and `counter`
   (if given) into `<run_dir>/checkpoints/counter`, as the distributed program's learner and
@@ -97,8 +140,8 @@ class SingleProcessAgent(acting.BatchedActor):
   """
 
   def __init__(self, builder: builders.ActorLearnerBuilder,
-               environment_spec: specs.EnvironmentSpec, num_envs: int, seed: int = 0,
-               counter: Optional[counting.Counter] = None,
+               environment_spec: specs.EnvironmentSpec, num_envs: Optional[int] = None,
+               seed: int = 0, counter: Optional[counting.Counter] = None,
                logger: Optional[loggers.Logger] = None, run_dir: Optional[str] = None,
                checkpoint_period_minutes: float = 5.0,
                queue: Optional[InProcessQueue] = None,
@@ -107,17 +150,18 @@ class SingleProcessAgent(acting.BatchedActor):
     self.networks = builder.make_networks(environment_spec)  # built before anything else.
     self._queue = queue
     self._server = None
+    self._client = None
     if queue is None:
       tables = builder.make_replay_tables(environment_spec)
       self._tables = {table.name: table for table in tables}
       self._server = servers.make_local_server(tables)
-      client = reverb.Client(f'localhost:{self._server.port}')
-      dataset = builder.make_dataset_iterator(client)
-      adders = [_OrderedAdder(builder.make_adder(client)) for _ in range(num_envs)]
+      self._client = reverb.Client(f'localhost:{self._server.port}')
+      dataset = builder.make_dataset_iterator(self._client)
     else:
       dataset = queue.batches(builder.batch_size)
-      adders = queue.make_batched_adder(num_envs)
     self._builder = builder
+    self._seed = seed
+    self._environment_spec = environment_spec
     # Pushed at once, so that a checkpoint of `counter` holds every learner step taken.
     learner_counter = (counting.Counter(counter, prefix='learner', time_delta=0.0)
                        if counter else None)
@@ -139,7 +183,16 @@ class SingleProcessAgent(acting.BatchedActor):
       if isinstance(self.learner, learning.Learner):
         self.learner.after_restore()
     self._learner_steps_at_start = restored_learner_steps(self.learner)
-    self._actor = builder.make_actor(self.networks, None, adders, seed)
+    self._actor = None
+    if num_envs is not None:
+      self._make_actor(num_envs)
+
+  def _make_actor(self, num_envs: int):
+    if self._queue is None:
+      adders = [_OrderedAdder(self._builder.make_adder(self._client)) for _ in range(num_envs)]
+    else:
+      adders = self._queue.make_batched_adder(num_envs)
+    self._actor = self._builder.make_actor(self.networks, None, adders, self._seed)
 
   @property
   def learner_steps(self) -> int:
@@ -149,11 +202,26 @@ class SingleProcessAgent(acting.BatchedActor):
   def select_actions(self, observations):
     return self._actor.select_actions(observations)
 
-  def observe_first(self, timesteps):
-    self._actor.observe_first(timesteps)
+  def observe_first(self, timestep: dm_env.TimeStep):
+    """`acme.Actor.observe_first`'s name; a batch of timesteps is taken too."""
+    if _unbatched(timestep):
+      timestep = _timestep_batch_of_one(timestep, self._environment_spec)
+    if self._actor is None:
+      self._make_actor(len(timestep.step_type))
+    self._actor.observe_first(timestep)
 
-  def observe(self, actions, next_timesteps):
-    self._actor.observe(actions, next_timesteps)
+  def observe(self, action, next_timestep: dm_env.TimeStep):
+    """`acme.Actor.observe`'s names; a batch of actions and timesteps is taken too."""
+    if _unbatched(next_timestep):
+      action = _batch_of_one(action)
+      next_timestep = _timestep_batch_of_one(next_timestep, self._environment_spec)
+    self._actor.observe(action, next_timestep)
+
+  # acme.Actor, for one unbatched environment (observe_first/observe take either form).
+
+  def select_action(self, observation):
+    return self.select_actions(_batch_of_one(observation,
+                                             self._environment_spec.observations))[0]
 
   def update(self, wait: bool = False):
     del wait
@@ -161,7 +229,7 @@ class SingleProcessAgent(acting.BatchedActor):
       steps = self._queue.num_ready // self._builder.batch_size
     else:
       steps = self._builder.learner_steps_ready(
-          {name: table.info for name, table in self._tables.items()}, self._learner_steps)
+          {name: _counts(table) for name, table in self._tables.items()}, self._learner_steps)
     for _ in range(steps):
       self.learner.step()
       self._learner_steps += 1

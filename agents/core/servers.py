@@ -15,6 +15,12 @@ import reverb
 from agents.core import loopback
 
 _warned = False
+_in_process_ports = set()  # Of the servers made here, which live as long as this process.
+
+
+def in_process(server_address: str) -> bool:
+  """Whether `server_address` ('host:port') is a server made in this process."""
+  return int(server_address.rsplit(':', 1)[-1]) in _in_process_ports
 
 
 def make_local_server(tables: Sequence[reverb.Table], port: Optional[int] = None
@@ -30,4 +36,6 @@ def make_local_server(tables: Sequence[reverb.Table], port: Optional[int] = None
         'the in-process Reverb server listens on all network interfaces; call '
         'agents.core.loopback.reexec_with_shim() at the start of your program to keep it on '
         'loopback only')
-  return reverb.Server(tables, port=port)
+  server = reverb.Server(tables, port=port)
+  _in_process_ports.add(server.port)
+  return server

@@ -7,6 +7,7 @@ import dataclasses
 import os
 from typing import Dict, Optional, Sequence
 
+from acme import specs
 from acme.tf import utils as tf2_utils
 import numpy as np
 import tensorflow as tf
@@ -85,9 +86,9 @@ def load_network(run_dir: str, config: config_lib.MetaRLConfig, env_id: str):
   latest = tf.train.latest_checkpoint(directory) if os.path.isdir(directory) else None
   if latest is None:
     raise CheckpointNotFoundError(f'no learner checkpoint under {directory}')
-  network = networks_lib.make_network(config)
-  spec = environments.make(env_id).observation_spec()
-  tf2_utils.create_variables(network, [spec])
+  spec = specs.make_environment_spec(environments.make(env_id))
+  network = networks_lib.make_network(config, spec)
+  tf2_utils.create_variables(network, [spec.observations])
   # CheckpointingRunner saves {'learner': learner.state}; restore only the network from it.
   tf.train.Checkpoint(learner={'network': network}).restore(latest).expect_partial()
   return network, latest

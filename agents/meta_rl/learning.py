@@ -16,12 +16,22 @@ from agents.core import losses
 from agents.meta_rl import config as config_lib
 
 
+def valid_steps(discounts: tf.Tensor) -> tf.Tensor:
+  """[T, B] mask of the rows of [T+1, B] `discounts` that hold a transition: those with no zero
+  discount before them (after an episode's last transition come its final observation, whose
+  action is a placeholder, and the padding)."""
+  alive = tf.math.cumprod(tf.cast(discounts > 0.0, tf.float32), axis=0, exclusive=True)
+  return alive[:-1]
+
+
 class MetaRLLearner(learning.Learner):
   """Learns from batches of [B, T+1] sequences written by Acme's SequenceAdder.
 
   Row t holds observation t, the action taken there, the reward and discount that followed, and
   the actor's extras (behaviour logits and the LSTM state before the step). The last row only
-  contributes its observation, whose value bootstraps the return.
+  contributes its observation, whose value bootstraps the return. A sequence that reaches an
+  episode's end is zero-padded after it (episodes of any length); the rows after a zero
+  discount carry no transition and are masked out of the loss (`valid_steps`).
   """
 
   def __init__(self, network: snt.RNNCore, dataset: Iterator[reverb.ReplaySample],
@@ -54,7 +64,8 @@ class MetaRLLearner(learning.Learner):
           bootstrap_value=values[-1],
           behaviour_logits=(behaviour_logits[:-1] if self._config.off_policy_correction
                             else None),
-          baseline_cost=self._config.baseline_cost, entropy_cost=entropy_cost)
+          baseline_cost=self._config.baseline_cost, entropy_cost=entropy_cost,
+          mask=valid_steps(discounts))
     variables = self._network.trainable_variables
     finite, gradient_norm = self._apply_if_finite(
         loss, tape.gradient(loss, variables), variables, self._optimizer,
