@@ -6,12 +6,14 @@ r"""Play a seat of capture the flag in the terminal, against scripted bots or tr
   python -m launch.ftw_play --opponent=member:0 -l runs/ftw_local  # a checkpointed member
 
 You are '@' (seat 0, team 0, base 'A'); the enemy base is 'B', flags lying on the ground are
-'a' and 'b', other players are their seat numbers. Type keys and press Enter; each key is one
-step: w forward, s back, a strafe left, d strafe right, q turn left, e turn right, space tag,
-. wait; an empty line waits one step; x quits. Moves are relative to your facing (shown as
-^ > v < on the status line). The score and your events are printed after every step.
+'a' and 'b', other players are their seat numbers; a legend beside the map says so. Each key
+press is one step: the arrow keys or w s a d move forward, back, strafe left and right
+(relative to your facing, shown as ^ > v < on the status line), z and e turn left and right,
+space tags, . waits, q quits. When the keys come from a pipe instead of a terminal, they are
+read a line at a time: each key of a line is one step, an empty line waits a step, q or x quits.
 """
 
+import curses
 import sys
 
 from absl import app
@@ -72,7 +74,16 @@ def main(argv):
   except ValueError as error:
     cli.exit_with_usage_error(str(error))
   players = _players(arena, arena_id)
-  print(__doc__.split('\n\n', 2)[2], flush=True)
+  if sys.stdin.isatty() and sys.stdout.isatty():
+    match = play_lib.Match(arena, players)
+    try:
+      outcome = curses.wrapper(play_lib.play_in_terminal, match)
+    except KeyboardInterrupt:
+      outcome = None
+    print(match.map_text())  # The last screen's map stays in the terminal's scrollback.
+    print(match.result() if outcome is not None else 'quit', flush=True)
+    return
+  print('\n'.join(play_lib.help_lines(arena)), flush=True)
 
   def read_line():
     line = sys.stdin.readline()

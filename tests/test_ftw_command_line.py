@@ -68,13 +68,13 @@ def test_a_directory_holding_another_population_is_left_alone(tmp_path):
   assert sorted(os.listdir(run)) == ['run_config.json']
 
 
-def test_a_person_plays_a_seat_against_bots_from_the_terminal():
-  keys = 'dddd\nwwzw\n\n' + 'w\n' * 20
+def test_a_person_plays_a_seat_against_bots_from_lines_of_keys():
+  keys = 'dddd\nwwkw\n\n' + 'w\n' * 20
   result = subprocess.run(
       [sys.executable, '-m', 'launch.ftw_play', '--episode_length=12', '--map_size=9',
        '--opponent=random'], cwd=ROOT, input=keys, capture_output=True, text=True, timeout=120)
   assert result.returncode == 0, result.stderr[-2000:]
-  assert "unknown keys 'z'" in result.stdout
+  assert "unknown keys 'k'" in result.stdout
   assert 'step 12  score' in result.stdout
   assert 'final score' in result.stdout
   assert result.stdout.count('@') >= 12  # The map is drawn after every step.

@@ -1,56 +1,28 @@
-"""A person playing key_to_door in a terminal (a real pseudo-terminal, real key presses)."""
+"""A person playing the TVT pycolab tasks in a terminal (a real pseudo-terminal, real key
+presses), and what the screen shows: the view with the player on top, and a legend."""
 
-import os
-import pty
-import re
-import select
-import subprocess
-import sys
-import time
+import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import environments
+from environments.pycolab import objects
+from environments.pycolab import play
+from tests import commands
+from tests import test_tvt_pycolab
+
 UP, DOWN = '\x1bOA', '\x1bOB'  # xterm's arrow keys in keypad (application) mode.
-
-
-class Terminal:
-  """`python -m environments.pycolab.play ...` on a pseudo-terminal; collects what it prints."""
-
-  def __init__(self, *args):
-    main, child = pty.openpty()
-    env = dict(os.environ, TERM='xterm', LINES='24', COLUMNS='80')
-    self.process = subprocess.Popen(
-        [sys.executable, '-m', 'environments.pycolab.play', *args], cwd=ROOT, env=env,
-        stdin=child, stdout=child, stderr=child, close_fds=True)
-    os.close(child)
-    self._fd = main
-    self.screen = ''
-
-  def read(self, until: str, timeout: float = 60.0) -> str:
-    """Reads output until `until` (a regex) appears in what came since the last call."""
-    start, seen = time.time(), ''
-    while time.time() - start < timeout:
-      ready, _, _ = select.select([self._fd], [], [], 0.2)
-      if ready:
-        try:
-          seen += os.read(self._fd, 65536).decode(errors='replace')
-        except OSError:
-          break
-        if re.search(until, seen):
-          self.screen += seen
-          return seen
-    raise AssertionError(f'{until!r} not shown; got {seen[-500:]!r}')
-
-  def press(self, keys: str):
-    os.write(self._fd, keys.encode())
+CURSOR_UP = '\x1b[A'  # The same key from a terminal in cursor mode.
 
 
 def test_play_key_to_door_in_a_terminal_and_quit_with_q():
-  terminal = Terminal('key_to_door', '--seed=3')
+  terminal = commands.Terminal('environments.pycolab.play', 'key_to_door', '--seed=3')
   try:
-    terminal.read(r'phase 1/3: explore +step 0/15')
+    first = terminal.read(r'phase 1/3: explore +step 0/15')
+    assert 'door (phase 3): with the key, the final reward' in first  # The legend.
     terminal.press(UP)
     terminal.read(r'step 1/15')
-    terminal.press(DOWN * 14)  # Explore ends after 15 steps: the apples come next.
+    terminal.press(CURSOR_UP)
+    terminal.read(r'step 2/15')
+    terminal.press(DOWN * 13)  # Explore ends after 15 steps: the apples come next.
     terminal.read(r'phase 2/3: distractor +step 0/90')
     terminal.press(' ' * 90)  # Waiting also advances the frame.
     terminal.read(r'phase 3/3: reward +step 0/15')
@@ -61,6 +33,41 @@ def test_play_key_to_door_in_a_terminal_and_quit_with_q():
     terminal.press('q')
     assert terminal.process.wait(timeout=30) == 0
     terminal.read(r'episode 1: reward [0-9.]+, last-phase reward 0', timeout=10)
+    assert 'Traceback' not in terminal.screen
   finally:
-    if terminal.process.poll() is None:
-      terminal.process.kill()
+    terminal.close()
+
+
+@pytest.mark.parametrize('crop', [False, True])
+def test_the_player_is_drawn_on_the_opened_door_and_the_legend_beside(crop):
+  env = environments.make('key_to_door', seed=11, crop=crop)
+  game = play.Game(env)
+  (key,) = test_tvt_pycolab.find(env, objects.KEY)
+  for action in test_tvt_pycolab.path(env, key, '#i'):
+    game.act(action)
+  while env.phase != 2:
+    game.act(objects.EAST)
+  game.act(objects.NORTH)
+  game.act(objects.NORTH)  # Onto the door, holding the key: the final reward.
+  assert env.last_phase_reward() == 10.0 and env.player_position() == (1, 5)
+  row, column = env.player_view_position()
+  assert chr(env.board()[row, column]) == objects.DOOR  # The agent sees the door, not itself.
+  assert play.shown_board(env)[row][column] == objects.PLAYER
+
+  screen = commands.FakeScreen()
+  play._draw(screen, game, {}, 'title')  # pylint: disable=protected-access
+  lines = screen.lines()
+  assert lines[2 + row][2 + 2 * column] == objects.PLAYER
+  legend = '\n'.join(lines[2:2 + len(play.LEGENDS['key_to_door'])])
+  for symbol, meaning in play.LEGENDS['key_to_door']:
+    assert f'{symbol}     {meaning}' in legend
+
+
+def test_active_visual_match_shows_its_own_legend():
+  env = environments.make('active_visual_match', seed=0)
+  screen = commands.FakeScreen()
+  play._draw(screen, play.Game(env), {}, 'title')  # pylint: disable=protected-access
+  text = '\n'.join(screen.lines())
+  assert 'b c e colour squares: remember the one in a wall' in text
+  assert 'apple (phase 2): a reward' in text
+  assert '+' in ''.join(play.shown_board(env))

@@ -97,7 +97,8 @@ _FACING_GLYPHS = '^>v<'
 
 def ascii_map(game: game_lib.Game, seat: Optional[int] = None) -> str:
   """The whole map as text: '#' wall, 'A'/'B' bases, 'a'/'b' flags of team 0/1 lying on the
-  ground, players as digits (their seat) or '@' for `seat`, facing shown by the next line."""
+  ground, players as digits (their seat) or '@' for `seat`, drawn over what they stand on;
+  facing shown by the next line."""
   h, w = game.map.walls.shape
   grid = [['#' if game.map.walls[r, c] else '.' for c in range(w)] for r in range(h)]
   for team, base in enumerate(game.map.bases):
@@ -105,7 +106,8 @@ def ascii_map(game: game_lib.Game, seat: Optional[int] = None) -> str:
   for team, flag in enumerate(game.flags):
     if flag.state != game_lib.CARRIED:
       grid[flag.position[0]][flag.position[1]] = 'ab'[team]
-  for index, player in enumerate(game.players):
+  # Players after bases and flags, and `seat` last: a player is seen on whatever it stands on.
+  for index, player in sorted(enumerate(game.players), key=lambda item: item[0] == seat):
     if player.alive:
       grid[player.position[0]][player.position[1]] = '@' if index == seat else str(index)
   lines = [''.join(row) for row in grid]

@@ -131,6 +131,12 @@ class PycolabEnvironment(dm_env.Environment):
     """(row, column) of the player on the whole board."""
     return tuple(self._story.current_game.things[objects.PLAYER].position)
 
+  def player_view_position(self):
+    """(row, column) of the player in `board()`: the centre of the view when it is cropped."""
+    if self._crop:
+      return (CROP_SIZE // 2, CROP_SIZE // 2)
+    return self.player_position()
+
   # dm_env interface.
 
   def reset(self) -> dm_env.TimeStep:

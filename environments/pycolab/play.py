@@ -6,21 +6,41 @@ r"""Play a TVT pycolab task in the terminal.
 
 Arrow keys move (one key press = one step), space or '.' waits a step, q quits. You see what
 the agent sees (the 5x5 view around you, in the game's colours, each cell labelled with its
-symbol), and under it the phase, the step within the phase and the rewards so far.
+symbol), with you drawn on top of whatever you stand on (the opened door hides you from the
+agent), a legend of the symbols beside it, and under it the phase, the step within the phase
+and the rewards so far.
 """
 
 import argparse
 import curses
 import sys
-from typing import Dict
+from typing import Dict, List
 
+from environments import terminal
 from environments.pycolab import env as pycolab_env
 from environments.pycolab import objects
 
-KEYS = {curses.KEY_UP: objects.NORTH, curses.KEY_DOWN: objects.SOUTH,
-        curses.KEY_LEFT: objects.WEST, curses.KEY_RIGHT: objects.EAST,
-        ord(' '): objects.DELAY, ord('.'): objects.DELAY}
-QUIT_KEYS = (ord('q'), ord('Q'))
+KEYS = {terminal.UP: objects.NORTH, terminal.DOWN: objects.SOUTH,
+        terminal.LEFT: objects.WEST, terminal.RIGHT: objects.EAST,
+        ' ': objects.DELAY, '.': objects.DELAY}
+QUIT_KEYS = ('q', 'Q')
+# (symbols, meaning) per game, shown beside the board; symbols '' continue the line above.
+LEGENDS = {
+    'key_to_door': (
+        (objects.PLAYER, 'you'),
+        (objects.WALL, 'wall'),
+        (objects.KEY, 'the key (phase 1): step on it to take it'),
+        (objects.INDICATOR, 'lights up as you take the key'),
+        (objects.APPLE, 'apple (phase 2): a reward'),
+        (objects.DOOR, 'door (phase 3): with the key, the final reward')),
+    'active_visual_match': (
+        (objects.PLAYER, 'you'),
+        (objects.WALL, 'wall'),
+        (' '.join(objects.COLOUR_SQUARES), 'colour squares: remember the one in a wall'),
+        ('', '(phase 1), touch its colour (phase 3)'),
+        (objects.APPLE, 'apple (phase 2): a reward')),
+}
+_LEGEND_GAP = 3  # Columns between the board and the legend.
 _BASIC = {curses.COLOR_BLACK: (0, 0, 0), curses.COLOR_RED: (255, 0, 0),
           curses.COLOR_GREEN: (0, 255, 0), curses.COLOR_YELLOW: (255, 255, 0),
           curses.COLOR_BLUE: (0, 0, 255), curses.COLOR_MAGENTA: (255, 0, 255),
@@ -82,26 +102,47 @@ class Game:
             f'{self.episode_reward:g}   last-phase reward {env.last_phase_reward():g}']
 
 
+def shown_board(env: pycolab_env.PycolabEnvironment) -> List[str]:
+  """The symbols of the view as the screen shows them: the agent's, with the player on top.
+
+  The observation keeps the release's drawing order, in which the opened door (a sprite above
+  the player) hides the player standing on it; a person needs to see where they are.
+  """
+  rows = [[chr(code) for code in row] for row in env.board()]
+  row, column = env.player_view_position()
+  rows[row][column] = objects.PLAYER
+  return [''.join(symbols) for symbols in rows]
+
+
 def _draw(screen, game: Game, pairs: Dict[str, int], title: str):
   screen.clear()  # A full repaint: every line is re-sent (readable by scripts, no stale cells).
-  screen.addstr(0, 0, title)
-  board = game.env.board()
+  terminal.put(screen, 0, 0, title)
+  board = shown_board(game.env)
   for r, row in enumerate(board):
-    for c, code in enumerate(row):
-      symbol = chr(code)
-      screen.addstr(2 + r, 2 + 2 * c, f'{symbol} ', pairs.get(symbol, curses.A_NORMAL))
+    for c, symbol in enumerate(row):
+      terminal.put(screen, 2 + r, 2 + 2 * c, f'{symbol} ', pairs.get(symbol, curses.A_NORMAL))
+  column = 2 + 2 * len(board[0]) + _LEGEND_GAP
+  for r, (symbols, meaning) in enumerate(LEGENDS[game.env.name]):
+    for i, symbol in enumerate(symbols.split()):
+      terminal.put(screen, 2 + r, column + 2 * i, symbol, pairs.get(symbol, curses.A_NORMAL))
+    terminal.put(screen, 2 + r, column + 6, meaning)
   for i, line in enumerate(game.status_lines()):
-    screen.addstr(3 + len(board) + i, 0, line)
+    terminal.put(screen, 3 + len(board) + i, 0, line)
   screen.refresh()
 
 
 def play(screen, game: Game, title: str):
-  curses.curs_set(0)
+  try:
+    curses.curs_set(0)
+  except curses.error:
+    pass  # A terminal that cannot hide its cursor shows it.
   screen.keypad(True)
   pairs = _colour_pairs(game.env.colours)
   while True:
     _draw(screen, game, pairs, title)
-    key = screen.getch()
+    key = terminal.read_key(screen)
+    if key is None:
+      continue
     if key in QUIT_KEYS:
       return
     if game.timestep.last():
