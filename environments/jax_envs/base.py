@@ -61,6 +61,9 @@ class JaxEnvironment(abc.ABC):
 
   # Whether episodes end (ProcMaze, OpenGrid) or the task is continuing (ButtonGrid, PanFlute).
   episodic = True
+  # Whether `reset` costs about as much as a step or more (ProcMaze generates a maze in a loop):
+  # vmapped training loops then draw resets from states computed ahead (`reset_pool`).
+  costly_reset = False
 
   @abc.abstractmethod
   def reset(self, key: jax.Array) -> Tuple[State, jax.Array]:

@@ -81,6 +81,7 @@ class ProcMaze(base.JaxEnvironment):
   grid_size: int = 10
   spontaneous_termination: bool = True
   teleport_on_termination: bool = True
+  costly_reset = True  # A randomised depth-first search of about 2 iterations per open cell.
 
   def __post_init__(self):
     if self.grid_size < 2:
