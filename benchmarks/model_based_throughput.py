@@ -46,8 +46,9 @@ ENVIRONMENTS = {'ProcMaze': {'grid_size': 4}, 'ButtonGrid': {'grid_size': 10},
 flags.DEFINE_list('environments', list(ENVIRONMENTS), 'Environments whose steps are timed.')
 flags.DEFINE_list('agents', list(tuned.AGENTS), 'Agents whose updates are timed.')
 flags.DEFINE_integer('env_steps', 2000, 'Environment steps per seed in each vmapped scan.')
-flags.DEFINE_integer('env_calls', 5, 'Scans per timed block: each block holds several refills of '
-                     'the reset pools, as a long run does (the fastest block counts).')
+flags.DEFINE_integer('env_calls', 40, 'Scans per timed block (the fastest block counts): long '
+                     'enough that the vmapped seeds\' block holds a refill of their reset pools '
+                     '(every ~35 scans with random actions), as a long run does.')
 flags.DEFINE_integer('python_steps', 1000, 'Steps of the single-seed Python loop.')
 flags.DEFINE_integer('collect_steps', 200, 'Acting-and-storing steps per seed per timing.')
 flags.DEFINE_integer('passes', 3, 'Alternating rounds of (30 at once, 30 one after another); '
@@ -63,7 +64,8 @@ UPDATES = {'ER': 40, 'perfect_model': 30, 'simple_model': 12, 'categorical_laten
 
 def random_steps(environment, num_steps: int, axis_name=None):
   """One seed's `num_steps` random-action steps with reset on terminal, as the training loop
-  resets (from its `reset_pool`, or in a lax.cond at the step for a pool of size 0).
+  resets (from its `reset_pool`, refilled before the scan where needed, or in a lax.cond at the
+  step for a pool of size 0; `axis_name`: the vmapped seed axis).
 
   `(carry, key) -> (carry, next key)`, with carry = (pool, state, observation, summed rewards):
   a call goes on from where the last one stopped, as a training run does, and returns every
@@ -72,14 +74,15 @@ def random_steps(environment, num_steps: int, axis_name=None):
 
   def run(carry, key):
     steps_key, next_key = jax.random.split(key)
+    pool, state, obs, total = carry
+    carry = reset_pool.ensure(environment, pool, num_steps, axis_name), state, obs, total
 
     def step(carry, step_key):
       pool, state, obs, total = carry
       action_key, env_key = jax.random.split(step_key)
       action = jax.random.randint(action_key, (), 0, environment.num_actions())
       state, obs, reward, terminal, _ = environment.step(env_key, state, action)
-      pool, state, obs = reset_pool.reset_where(environment, pool, terminal, state, obs,
-                                                axis_name=axis_name)
+      pool, state, obs = reset_pool.reset_where(environment, pool, terminal, state, obs)
       return (pool, state, obs, total + reward + obs.sum()), None
 
     carry, _ = jax.lax.scan(step, carry, jax.random.split(steps_key, num_steps))
@@ -95,8 +98,9 @@ def initial_carry(environment, key: jax.Array, pool_size: int):
 
 
 def pool_size_of(environment) -> int:
-  """The training loop's reset pool size for `environment` (0 when its reset is cheap)."""
-  return experiment.DEFAULT_RESET_POOL_SIZE if environment.costly_reset else 0
+  """The reset pool size the training loop would use for chunks of --env_steps steps (0 when
+  the environment's reset is cheap)."""
+  return 2 * FLAGS.env_steps if environment.costly_reset else 0
 
 
 def python_loop_steps_per_second(environment, num_steps: int) -> float:

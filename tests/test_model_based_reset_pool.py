@@ -4,6 +4,7 @@ import os
 
 import jax
 import numpy as np
+import pytest
 from scipy import stats
 
 from agents.model_based import experiment
@@ -17,10 +18,12 @@ os.environ.setdefault('XLA_FLAGS', '--xla_backend_optimization_level=0')
 SEEDS = 30
 STEPS = 200
 POOL = 8  # Small, so that the pools are refilled many times.
+BLOCK = 4  # Steps between `ensure` calls, as the training loop's chunks.
 
 
 def _pooled_resets(env, size, terminal_probability=0.5, steps=STEPS, seeds=SEEDS):
-  """Every reset of `seeds` vmapped seeds over `steps` steps with random terminal flags.
+  """Every reset of `seeds` vmapped seeds over `steps` steps with random terminal flags, in
+  scans of BLOCK steps, each after `ensure` (as the training loop does per chunk).
 
   Returns (terminal [seeds, steps], wall grids, positions and goals after each step, the
   seeds' reset keys, resets taken per seed).
@@ -29,15 +32,21 @@ def _pooled_resets(env, size, terminal_probability=0.5, steps=STEPS, seeds=SEEDS
   def one_seed(key):
     pool_key, flags_key = jax.random.split(key)
     pool, state, obs = reset_pool.create(env, pool_key, size)
-    terminal = jax.random.bernoulli(flags_key, terminal_probability, (steps,))
+    terminal = jax.random.bernoulli(flags_key, terminal_probability, (steps // BLOCK, BLOCK))
 
     def step(carry, done):
       pool, state, obs = carry
-      pool, state, obs = reset_pool.reset_where(env, pool, done, state, obs, axis_name='seeds')
+      pool, state, obs = reset_pool.reset_where(env, pool, done, state, obs)
       return (pool, state, obs), state
 
-    (pool, _, _), states = jax.lax.scan(step, (pool, state, obs), terminal)
-    return terminal, states, pool.key, pool.taken
+    def block(carry, flags):
+      pool, state, obs = carry
+      pool = reset_pool.ensure(env, pool, BLOCK, axis_name='seeds')
+      return jax.lax.scan(step, (pool, state, obs), flags)
+
+    (pool, _, _), states = jax.lax.scan(block, (pool, state, obs), terminal)
+    flat = lambda x: x.reshape((steps,) + x.shape[2:])
+    return terminal.reshape(steps), jax.tree_util.tree_map(flat, states), pool.key, pool.taken
 
   keys = jax.random.split(jax.random.PRNGKey(7), seeds)
   return jax.device_get(jax.jit(jax.vmap(one_seed, axis_name='seeds'))(keys))
@@ -50,7 +59,8 @@ def _path_lengths(states):
 
 
 def test_pooled_resets_are_the_generator_s_draws_in_order():
-  """Reset n of a seed is reset(fold_in(key, n)), from a pool of 8 refilled many times."""
+  """Reset n of a seed is reset(fold_in(key, n)), from a pool of 8 refilled many times (by
+  `ensure` before each block of 4 steps, when any seed had fewer than 4 states left)."""
   env = proc_maze.ProcMaze(grid_size=4)
   terminal, states, keys, taken = _pooled_resets(env, POOL, steps=60, seeds=4)
   reset = jax.jit(env.reset)
@@ -106,38 +116,45 @@ def _outside_conds(jaxpr):
   return names
 
 
-def test_a_vmapped_step_generates_no_maze_outside_a_refill():
-  """Under vmap the maze loop (a while) runs only inside the refill's cond; inline, it runs in
-  a select's branch on every step, as the release's loop did."""
+def test_a_vmapped_step_generates_no_maze_and_a_refill_stays_a_branch():
+  """Under vmap a pooled reset has no maze loop (a while) at all, and `ensure` keeps it inside
+  its cond; computed at the reset (size 0), it runs at every step, in a select's branch, as the
+  release's loop did."""
   env = proc_maze.ProcMaze(grid_size=4)
 
-  def traced(size):
-    """The jaxpr of one vmapped reset_where over SEEDS seeds with pools of `size`."""
+  def traced(size, function):
+    """The jaxpr of `function(pool, state, obs)` vmapped over SEEDS seeds with pools of `size`."""
     pool, state, obs = jax.eval_shape(jax.vmap(lambda k: reset_pool.create(env, k, size)),
                                       jax.random.split(jax.random.PRNGKey(0), SEEDS))
+    return jax.make_jaxpr(jax.vmap(function, axis_name='seeds'))(pool, state, obs).jaxpr
 
-    def step(pool, state, obs, terminal):
-      return reset_pool.reset_where(env, pool, terminal, state, obs, axis_name='seeds')
+  def step(pool, state, obs):
+    return reset_pool.reset_where(env, pool, obs[0], state, obs)
 
-    return jax.make_jaxpr(jax.vmap(step, axis_name='seeds'))(
-        pool, state, obs, jax.ShapeDtypeStruct((SEEDS,), bool)).jaxpr
+  def ensure(pool, state, obs):
+    del state, obs
+    return reset_pool.ensure(env, pool, POOL, axis_name='seeds')
 
-  assert 'while' not in _outside_conds(traced(POOL))
-  assert 'while' in _outside_conds(traced(0))
+  assert 'while' not in _outside_conds(traced(POOL, step))
+  assert 'while' in str(traced(POOL, ensure)) and 'while' not in _outside_conds(
+      traced(POOL, ensure))
+  assert 'while' in _outside_conds(traced(0, step))
 
 
 def test_training_is_the_same_with_and_without_the_pool():
-  """ER on ProcMaze: a pool of 2 states (refilled often) or a reset computed at every terminal
-  step give the same evaluations and parameters."""
-  config = agents_test.tiny_config('ER', num_steps=300, eval_frequency=100)
+  """ER on ProcMaze: a pool of 20 states for 10-step chunks (refilled often) or a reset
+  computed at every terminal step give the same evaluations and parameters."""
+  config = agents_test.tiny_config('ER', num_steps=300, eval_frequency=10)
   runs = []
-  for size in (0, 2):
+  for size in (0, 20):
     exp = experiment.Experiment(config, reset_pool_size=size)
     run = exp.start(seed=3)
     rates = [r.reward_rates for r in run]
     runs.append((rates, jax.device_get(run.state.agent_state.q_params),
                  np.asarray(run.state.resets.taken)))
-  assert experiment.Experiment(config).reset_pool_size == experiment.DEFAULT_RESET_POOL_SIZE
+  assert experiment.Experiment(config).reset_pool_size == 2 * config.eval_frequency
+  with pytest.raises(ValueError, match='below eval_frequency'):
+    experiment.Experiment(config, reset_pool_size=config.eval_frequency - 1)
   (rates, params, taken) = runs[0]
   assert np.all(taken > 3)  # Several episodes ended, so resets were drawn.
   for other_rates, other_params, other_taken in runs[1:]:

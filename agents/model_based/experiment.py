@@ -31,11 +31,13 @@ from environments.jax_envs import reset_pool
 
 # The name of the vmapped seed axis, over which the reset pools decide together when to refill.
 SEED_AXIS = 'seeds'
-# Fresh states a seed keeps ahead when its environment's reset is costly (ProcMaze). A refill
-# computes this many per seed of the vmap when any seed has used its own up: larger pools
-# refill less often and recompute fewer unused states, for
-# size x num_seeds x (state + observation) bytes (under 3 MB for 30 ProcMaze 4x4 seeds).
-DEFAULT_RESET_POOL_SIZE = 64
+
+
+def default_reset_pool_size(config: config_lib.ExperimentConfig) -> int:
+  """Twice the steps of a chunk: a refill (at a chunk's start, when some seed has fewer states
+  left than the chunk has steps) then serves a chunk of resets at every step and more; with
+  ProcMaze 4x4 and the paper's 500-step chunks, 1000 states per seed, about 100 kB."""
+  return 2 * config.eval_frequency
 
 
 class ExperimentState(NamedTuple):
@@ -101,8 +103,9 @@ class Experiment:
   """One config's environment, agent and jitted, seed-vmapped chunk and evaluation functions.
 
   `reset_pool_size`: fresh environment states each seed keeps ahead for its resets (0: each is
-  computed at its terminal step); by default DEFAULT_RESET_POOL_SIZE for an environment whose
-  reset is costly (`costly_reset`), else 0. It changes the speed, never the results.
+  computed at its terminal step), at least `eval_frequency` (a chunk may reset at every step);
+  by default `default_reset_pool_size(config)` for an environment whose reset is costly
+  (`costly_reset`), else 0. It changes the speed, never the results.
   """
 
   def __init__(self, config: config_lib.ExperimentConfig,
@@ -111,7 +114,11 @@ class Experiment:
     self.environment = jax_envs.make(config.environment, **config.env_config)
     self.agent = model_based.make_agent(config, self.environment)
     if reset_pool_size is None:
-      reset_pool_size = DEFAULT_RESET_POOL_SIZE if self.environment.costly_reset else 0
+      reset_pool_size = (default_reset_pool_size(config) if self.environment.costly_reset
+                         else 0)
+    if 0 < reset_pool_size < config.eval_frequency:
+      raise ValueError(f'reset_pool_size {reset_pool_size} is below eval_frequency '
+                       f'{config.eval_frequency}: a chunk may reset at every step')
     self.reset_pool_size = reset_pool_size
     self._init = jax.jit(jax.vmap(self.init_seed))
     # The state is donated: XLA then updates the replay buffers in place instead of copying
@@ -130,10 +137,7 @@ class Experiment:
     return ExperimentState(env_state, obs, self.agent.init(agent_key, env_state, obs), resets)
 
   def environment_step(self, carry, key, train: bool):
-    """One step of spec 4.1 for one seed; `carry` is (state, global step t).
-
-    Runs under vmap over the seed axis SEED_AXIS (the reset pools refill together).
-    """
+    """One step of spec 4.1 for one seed; `carry` is (state, global step t)."""
     state, t = carry
     agent = self.agent
     act_key, env_key, _, update_key = jax.random.split(key, 4)  # The third was the reset's.
@@ -143,7 +147,7 @@ class Experiment:
     agent_state = agent.record(state.agent_state, state.env_state,
                                dqn.Transition(state.obs, action, reward, next_obs, terminal), t)
     resets, env_state, fresh_obs = reset_pool.reset_where(
-        self.environment, state.resets, terminal, env_state, next_obs, axis_name=SEED_AXIS)
+        self.environment, state.resets, terminal, env_state, next_obs)
     # The release keeps acting on the old episode's last observation after a reset (quirk 1).
     obs = fresh_obs if self.config.refresh_obs_on_reset else next_obs
     losses = dqn.UpdateMetrics(jnp.float32(0.0), jnp.float32(0.0))
@@ -162,8 +166,11 @@ class Experiment:
 
     Returns (state, metrics averaged over the chunk, the chunk's first step with a non-finite
     loss or -1): one int per seed, so that the host can name the step that went wrong without
-    fetching every step's losses.
+    fetching every step's losses. Runs under vmap over the seed axis SEED_AXIS: the reset pools
+    are refilled together, when any seed's could not cover a reset at every step of the chunk.
     """
+    state = state._replace(resets=reset_pool.ensure(
+        self.environment, state.resets, self.config.eval_frequency, axis_name=SEED_AXIS))
     (state, _), per_step = jax.lax.scan(
         functools.partial(self.environment_step, train=train), (state, t),
         jax.random.split(key, self.config.eval_frequency))

@@ -3,17 +3,20 @@
 Why: a training loop resets an episodic environment when a step is terminal. Under `jax.vmap`
 over seeds, `lax.cond(terminal, reset, keep)` becomes a select that computes the reset on every
 step of every seed, and ProcMaze's reset generates a maze in a loop of about 20 iterations (2 per
-open cell): 30 seeds vmapped stepped ProcMaze at 0.3x the speed of the same 30 seeds one after
-another (where the cond stays a branch), and on a GPU the loop costs about as much as a Q update.
+open cell): 30 seeds vmapped stepped ProcMaze at 0.08x-0.3x the speed of the same 30 seeds one
+after another (where the cond stays a branch), and on a GPU the loop costs about as much as a Q
+update.
 
-A pool keeps `size` fresh states per seed. When a terminal step finds its seed's pool used up,
-every seed's pool is refilled at once by one batched (vmapped) call, behind a `lax.cond` whose
-predicate is the same for all seeds (a `psum` over the vmapped axis, `axis_name`), so that it
-stays a branch under vmap; a step without a refill only copies one stored state.
+A pool keeps fresh states for each seed. Before a scan of `count` steps, `ensure` refills the
+pools, every seed's at once in one batched (vmapped) call, if any seed has fewer than `count`
+unused states; its `lax.cond` has the same predicate for all seeds (a `psum` over the vmapped
+axis `axis_name`), so it stays a branch under vmap, and it runs once per scan, not per step (on
+a CPU a cond in the step cost more than the step itself). Within the scan a terminal step only
+copies its seed's next stored state (`reset_where`).
 
 Same draws, not only the same distribution: reset number n of a seed (n = 0, 1, ...) is always
 `environment.reset(fold_in(key, n))`, whether it comes from the pool or is computed at the reset
-(`size` 0), and whichever seeds share the vmap. A refill starts at the seed's next reset number,
+(size 0), and whichever seeds share the vmap. A refill starts at the seed's next reset number,
 so a seed that still had unused states recomputes the same ones. The pool changes when a state
 is computed, never which state a reset gets.
 """
@@ -79,24 +82,37 @@ def _any_seed(flag: jax.Array, axis_name: Optional[str]) -> jax.Array:
   return jax.lax.psum(flag.astype(jnp.int32), axis_name) > 0
 
 
-def reset_where(environment: base.JaxEnvironment, pool: ResetPool, terminal: jax.Array,
-                state: Any, observation: jax.Array, axis_name: Optional[str] = None
-                ) -> Tuple[ResetPool, Any, jax.Array]:
-  """(pool, state, observation): the seed's next reset where `terminal`, else those given.
+def ensure(environment: base.JaxEnvironment, pool: ResetPool, count: int,
+           axis_name: Optional[str] = None) -> ResetPool:
+  """The pool holding at least `count` unused states (for a scan of up to `count` steps).
 
-  Call it under `jax.vmap(..., axis_name=axis_name)` when seeds are vmapped: without the axis
-  name a refill's cond would be a select again, refilling at every step. Unvmapped, leave
-  `axis_name` None.
+  Refills every seed's pool when any seed has fewer. Call it under `jax.vmap(...,
+  axis_name=axis_name)` when seeds are vmapped: without the axis name the cond would be a select
+  again, refilling at every call. Unvmapped, leave `axis_name` None. Nothing for a pool of size 0.
   """
   size = pool_size(pool)
   if not size:
-    fresh_state, fresh_observation = jax.lax.cond(
+    return pool
+  if count > size:
+    raise ValueError(f'a reset pool of {size} states cannot hold {count} resets')
+  short = pool.first + size - pool.taken < count
+  return jax.lax.cond(_any_seed(short, axis_name), lambda p: refill(environment, p),
+                      lambda p: p, pool)
+
+
+def reset_where(environment: base.JaxEnvironment, pool: ResetPool, terminal: jax.Array,
+                state: Any, observation: jax.Array) -> Tuple[ResetPool, Any, jax.Array]:
+  """(pool, state, observation): the seed's next reset where `terminal`, else those given.
+
+  From a pool (size > 0), the next stored state: `ensure` must have left one for every reset
+  since. With size 0, the reset is computed here, in a lax.cond (a select under vmap).
+  """
+  size = pool_size(pool)
+  if not size:
+    state, observation = jax.lax.cond(
         terminal, lambda: environment.reset(jax.random.fold_in(pool.key, pool.taken)),
         lambda: (state, observation))
-    return pool._replace(taken=pool.taken + terminal), fresh_state, fresh_observation
-  needs_refill = terminal & (pool.taken - pool.first >= size)
-  pool = jax.lax.cond(_any_seed(needs_refill, axis_name),
-                      lambda p: refill(environment, p), lambda p: p, pool)
+    return pool._replace(taken=pool.taken + terminal), state, observation
   entry = jnp.clip(pool.taken - pool.first, 0, size - 1)
   fresh_state = jax.tree_util.tree_map(lambda stored: stored[entry], pool.states)
   state = jax.tree_util.tree_map(lambda new, old: jnp.where(terminal, new, old),
