@@ -1,23 +1,27 @@
-"""Every environment of the project, built by id through `make`."""
+"""Every environment of the project, built by id through `make`.
+
+Importing this registry imports no environment: each module (and dm_env, JAX, pycolab...) loads
+when one of its environments is built, so that the model-based suite's pure-JAX environments
+(`environments.jax_envs`) import with JAX alone.
+"""
 
 import functools
 import importlib
-from typing import Callable, Dict
+from typing import TYPE_CHECKING, Callable, Dict
 
-import dm_env
-
-from environments import bandits
+if TYPE_CHECKING:
+  import dm_env  # pylint: disable=g-import-not-at-top
 
 
 class UnknownEnvironmentError(ValueError):
   """Raised for an environment id that is not registered."""
 
 
-_REGISTRY: Dict[str, Callable[..., dm_env.Environment]] = {}
+_REGISTRY: Dict[str, Callable[..., 'dm_env.Environment']] = {}
 _ALIASES: Dict[str, str] = {}
 
 
-def register(env_id: str, factory: Callable[..., dm_env.Environment], *aliases: str):
+def register(env_id: str, factory: Callable[..., 'dm_env.Environment'], *aliases: str):
   """Makes `factory(**kwargs)` reachable as `make(env_id, **kwargs)` (and by its aliases)."""
   if env_id in _REGISTRY or env_id in _ALIASES:
     raise ValueError(f'environment id {env_id!r} is already registered')
@@ -36,7 +40,7 @@ def canonical_id(env_id: str) -> str:
   return env_id
 
 
-def make(env_id: str, **kwargs) -> dm_env.Environment:
+def make(env_id: str, **kwargs) -> 'dm_env.Environment':
   """Builds the environment registered as `env_id`, passing `kwargs` to its constructor."""
   return _REGISTRY[canonical_id(env_id)](**kwargs)
 
@@ -46,39 +50,39 @@ def ids():
   return sorted(_REGISTRY)
 
 
-def _two_armed(distribution: str):
-  return lambda **kwargs: bandits.TwoArmedBernoulliBandit(distribution, **kwargs)
-
-
-register('BanditTwoArmedIndependentUniform-v0', _two_armed('independent'), 'independent')
-register('BanditTwoArmedDependentUniform-v0', _two_armed('dependent_uniform'),
-         'dependent_uniform')
-register('BanditTwoArmedDependentEasy-v0', _two_armed('easy'), 'easy')
-register('BanditTwoArmedDependentMedium-v0', _two_armed('medium'), 'medium')
-register('BanditTwoArmedDependentHard-v0', _two_armed('hard'), 'hard')
-register('BanditElevenArmedWithIndex-v0', bandits.ElevenArmedBandit, 'eleven_armed')
-
-
-def make_factory(env_id: str, **kwargs) -> Callable[[int], dm_env.Environment]:
+def make_factory(env_id: str, **kwargs) -> Callable[[int], 'dm_env.Environment']:
   """A picklable `factory(seed)` building `env_id` with `kwargs`, as the distributed core wants."""
   return functools.partial(_make_seeded, canonical_id(env_id), kwargs)
 
 
-def _make_seeded(env_id: str, kwargs: Dict, seed: int) -> dm_env.Environment:
+def _make_seeded(env_id: str, kwargs: Dict, seed: int) -> 'dm_env.Environment':
   return make(env_id, seed=seed, **kwargs)
 
 
-def _lazy(module: str, attribute: str, *args, **fixed) -> Callable[..., dm_env.Environment]:
+def _lazy(module: str, attribute: str, *args, **fixed) -> Callable[..., 'dm_env.Environment']:
   """A factory calling `module.attribute(*args, **fixed, **kwargs)`, importing `module` late.
 
-  Importing this registry then stays light: JAX, pycolab or DeepMind Lab load only when one of
-  their environments is built.
+  Importing this registry then stays light: dm_env, JAX, pycolab or DeepMind Lab load only when
+  one of their environments is built.
   """
 
-  def factory(**kwargs) -> dm_env.Environment:
+  def factory(**kwargs) -> 'dm_env.Environment':
     return getattr(importlib.import_module(module), attribute)(*args, **{**fixed, **kwargs})
 
   return factory
+
+
+# The bandits of meta-RL (environments/bandits.py), by the distribution of their arms.
+for _id, _distribution in (('BanditTwoArmedIndependentUniform-v0', 'independent'),
+                           ('BanditTwoArmedDependentUniform-v0', 'dependent_uniform'),
+                           ('BanditTwoArmedDependentEasy-v0', 'easy'),
+                           ('BanditTwoArmedDependentMedium-v0', 'medium'),
+                           ('BanditTwoArmedDependentHard-v0', 'hard')):
+  register(_id, _lazy('environments.bandits', 'TwoArmedBernoulliBandit', _distribution),
+           _distribution)
+del _id, _distribution
+register('BanditElevenArmedWithIndex-v0', _lazy('environments.bandits', 'ElevenArmedBandit'),
+         'eleven_armed')
 
 
 # The model-based generalisation suite (pure JAX; parameters as in its configs' env_config).

@@ -18,7 +18,7 @@ import sys
 from absl import app
 from absl import flags
 
-from agents.core import launching
+from agents.core import cli
 from agents.core import run_dir
 from agents.model_based import config as config_lib
 from agents.model_based import train
@@ -41,23 +41,26 @@ def main(argv):
   del argv
   train.quiet_jax_logs()
   if FLAGS.config is None:
-    launching.exit_with_usage_error('--config is required')
+    cli.exit_with_usage_error('--config is required')
   try:
     config = config_lib.load(FLAGS.config, FLAGS.override)
   except config_lib.ConfigError as error:
-    launching.exit_with_usage_error(str(error))
+    cli.exit_with_usage_error(str(error))
   output = FLAGS.output or DEFAULT_OUTPUTS[config.agent_type]
   existing = [f'{output}{suffix}' for suffix in ('.out', '.params')
               if os.path.exists(f'{output}{suffix}')]
   if existing and not FLAGS.overwrite:
-    launching.exit_with_usage_error(f'{existing[0]} exists; pass --overwrite or choose another '
-                                    f'--output')
+    cli.exit_with_usage_error(f'{existing[0]} exists; pass --overwrite or choose another '
+                              f'--output')
   try:  # The outputs' directory, and TensorBoard's, must take files before training starts.
     run_dir.check_usable(os.path.dirname(os.path.abspath(output)))
     if FLAGS.tensorboard_dir:
       run_dir.check_usable(FLAGS.tensorboard_dir)
+      if not train.tensorboard_available():
+        raise ValueError('--tensorboard_dir needs TensorFlow and Acme (the pinned stack of '
+                         'requirements.txt); this install has the suite alone')
   except ValueError as error:
-    launching.exit_with_usage_error(str(error))
+    cli.exit_with_usage_error(str(error))
   print(f'{config.agent_type} on {config.environment} {config.env_config}: {config.num_seeds} '
         f'seeds vmapped, {config.num_steps} steps each, outputs {output}.out', flush=True)
   try:
@@ -69,4 +72,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main, flags_parser=launching.parse_flags)
+  app.run(main, flags_parser=cli.parse_flags)

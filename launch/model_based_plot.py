@@ -15,7 +15,6 @@ from absl import app
 from absl import flags
 
 from agents.core import cli
-from agents.core import launching
 from agents.core import run_dir
 from agents.model_based import outputs
 
@@ -32,15 +31,15 @@ flags.DEFINE_string('title', None, 'Plot title.')
 def main(argv):
   del argv
   if not FLAGS.data:
-    launching.exit_with_usage_error('--data needs at least one .out file')
+    cli.exit_with_usage_error('--data needs at least one .out file')
   cli.check_flags({'window': (1, None), 'frequency': (1, None)})
   try:
     run_dir.check_usable(os.path.dirname(os.path.abspath(FLAGS.output)))
   except ValueError as error:
-    launching.exit_with_usage_error(str(error))
+    cli.exit_with_usage_error(str(error))
   if FLAGS.labels and len(FLAGS.labels) != len(FLAGS.data):
-    launching.exit_with_usage_error(f'--labels has {len(FLAGS.labels)} entries for '
-                                    f'{len(FLAGS.data)} --data files')
+    cli.exit_with_usage_error(f'--labels has {len(FLAGS.labels)} entries for '
+                              f'{len(FLAGS.data)} --data files')
   try:
     for path in FLAGS.data:
       times, _ = outputs.curve(outputs.read_output(path), FLAGS.metric, 1, FLAGS.frequency)
@@ -48,11 +47,11 @@ def main(argv):
         raise ValueError(f'{path} has {len(times)} evaluations, fewer than --window '
                          f'{FLAGS.window}')
   except ValueError as error:
-    launching.exit_with_usage_error(str(error))
+    cli.exit_with_usage_error(str(error))
   outputs.plot(FLAGS.data, FLAGS.output, FLAGS.metric, FLAGS.window, FLAGS.frequency,
                FLAGS.labels, FLAGS.title)
   print(f'plotted {len(FLAGS.data)} runs in {FLAGS.output}', flush=True)
 
 
 if __name__ == '__main__':
-  app.run(main, flags_parser=launching.parse_flags)
+  app.run(main, flags_parser=cli.parse_flags)

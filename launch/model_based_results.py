@@ -19,7 +19,6 @@ from absl import app
 from absl import flags
 
 from agents.core import cli
-from agents.core import launching
 from agents.core import run_dir
 from agents.model_based import config as config_lib
 from agents.model_based import results
@@ -45,17 +44,17 @@ def main(argv):
   try:
     run_dir.check_usable(FLAGS.output_dir)
   except ValueError as error:
-    launching.exit_with_usage_error(str(error))
+    cli.exit_with_usage_error(str(error))
   unknown = [a for a in FLAGS.agents if a not in tuned.AGENTS]
   if unknown:
-    launching.exit_with_usage_error(f'unknown agent {unknown[0]!r} in --agents; valid: '
-                                    f'{", ".join(tuned.AGENTS)}')
+    cli.exit_with_usage_error(f'unknown agent {unknown[0]!r} in --agents; valid: '
+                              f'{", ".join(tuned.AGENTS)}')
   try:
     configs = {agent: results.make_config(agent, FLAGS.regime, FLAGS.num_steps,
                                           FLAGS.num_seeds, FLAGS.eval_frequency)
                for agent in FLAGS.agents}
   except config_lib.ConfigError as error:
-    launching.exit_with_usage_error(str(error).replace('config key', 'flag'))
+    cli.exit_with_usage_error(str(error).replace('config key', 'flag'))
   settings = {'environment': 'ProcMaze grid_size 4', 'regime': FLAGS.regime,
               'num_steps': FLAGS.num_steps, 'num_seeds': FLAGS.num_seeds,
               'eval_frequency': FLAGS.eval_frequency, 'seed': FLAGS.seed}
@@ -73,4 +72,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main, flags_parser=launching.parse_flags)
+  app.run(main, flags_parser=cli.parse_flags)

@@ -5,10 +5,16 @@ import os
 import time
 
 import numpy as np
-import psutil
 import pytest
 
-from agents.core import launching
+# The sweep spreads runs over Launchpad nodes: it needs the pinned stack (requirements.txt).
+# A current-JAX install of the suite alone (requirements-model-based.txt) has no Launchpad.
+pytest.importorskip('launchpad', reason='the sweep needs Launchpad (the pinned stack, '
+                    'requirements.txt); this install has the model-based suite alone')
+
+import psutil  # pylint: disable=g-import-not-at-top,g-bad-import-order
+
+from agents.core import launching  # pylint: disable=g-import-not-at-top
 from agents.model_based import experiment
 from agents.model_based import outputs
 from agents.model_based import sweep
@@ -95,3 +101,16 @@ def test_sweep_rejects_bad_grids_and_flags(args, fragments, tmp_path):
                            f'--output_dir={tmp_path / "sweep"}', *args)
   cli.assert_usage_error(result, *fragments)
   assert not (tmp_path / 'sweep').exists()
+
+
+def test_unusable_output_directories_and_bad_numbers_are_refused(tmp_path):
+  config = cli.write_config(str(tmp_path))
+  for logdir, fragment in cli.commands.unusable_logdirs(tmp_path):
+    before = cli.commands.snapshot(tmp_path)
+    cli.assert_usage_error(cli.run_command('launch.model_based_sweep', f'-c={config}',
+                                           f'--output_dir={logdir}'), fragment)
+    assert cli.commands.snapshot(tmp_path) == before, logdir
+  cli.assert_usage_error(cli.run_command('launch.model_based_sweep', f'-c={config}',
+                                         '--worker_threads=-1', f'--output_dir={tmp_path / "s"}'),
+                         '--worker_threads must be at least 0')
+  assert not (tmp_path / 's').exists()

@@ -8,6 +8,11 @@ axis, so every seed of a run advances with one call.
 Random keys: seed index i of a run with master seed s draws everything from fold_in(key(s), i),
 and chunk c from fold_in(that key, c), so a seed's run does not depend on which other seeds share
 its process (a sweep can split the seeds of one config over machines).
+
+Resets on terminal steps: reset number n of a seed is `reset(fold_in(its reset key, n))`. For an
+environment whose reset is costly (ProcMaze generates a maze), those states are computed ahead in
+batches (`environments.jax_envs.reset_pool`): under vmap a `lax.cond` on `terminal` would compute
+a reset on every step of every seed. The pool changes when a reset state is computed, not which.
 """
 
 import functools
@@ -22,6 +27,17 @@ from agents import model_based
 from agents.model_based import config as config_lib
 from agents.model_based import dqn
 from environments import jax_envs
+from environments.jax_envs import reset_pool
+
+# The name of the vmapped seed axis, over which the reset pools decide together when to refill.
+SEED_AXIS = 'seeds'
+
+
+def default_reset_pool_size(config: config_lib.ExperimentConfig) -> int:
+  """Twice the steps of a chunk: a refill (at a chunk's start, when some seed has fewer states
+  left than the chunk has steps) then serves a chunk of resets at every step and more; with
+  ProcMaze 4x4 and the paper's 500-step chunks, 1000 states per seed, about 100 kB."""
+  return 2 * config.eval_frequency
 
 
 class ExperimentState(NamedTuple):
@@ -29,6 +45,7 @@ class ExperimentState(NamedTuple):
   env_state: Any
   obs: jax.Array  # The observation the agent acts on next.
   agent_state: dqn.AgentState
+  resets: reset_pool.ResetPool  # Where the next reset state comes from.
 
 
 class ChunkMetrics(NamedTuple):
@@ -83,18 +100,32 @@ def seed_keys(seed: int, seed_indices: Sequence[int]) -> jax.Array:
 
 
 class Experiment:
-  """One config's environment, agent and jitted, seed-vmapped chunk and evaluation functions."""
+  """One config's environment, agent and jitted, seed-vmapped chunk and evaluation functions.
 
-  def __init__(self, config: config_lib.ExperimentConfig):
+  `reset_pool_size`: fresh environment states each seed keeps ahead for its resets (0: each is
+  computed at its terminal step), at least `eval_frequency` (a chunk may reset at every step);
+  by default `default_reset_pool_size(config)` for an environment whose reset is costly
+  (`costly_reset`), else 0. It changes the speed, never the results.
+  """
+
+  def __init__(self, config: config_lib.ExperimentConfig,
+               reset_pool_size: Optional[int] = None):
     self.config = config
     self.environment = jax_envs.make(config.environment, **config.env_config)
     self.agent = model_based.make_agent(config, self.environment)
+    if reset_pool_size is None:
+      reset_pool_size = (default_reset_pool_size(config) if self.environment.costly_reset
+                         else 0)
+    if 0 < reset_pool_size < config.eval_frequency:
+      raise ValueError(f'reset_pool_size {reset_pool_size} is below eval_frequency '
+                       f'{config.eval_frequency}: a chunk may reset at every step')
+    self.reset_pool_size = reset_pool_size
     self._init = jax.jit(jax.vmap(self.init_seed))
     # The state is donated: XLA then updates the replay buffers in place instead of copying
     # every seed's buffer at each call (the state passed in cannot be used afterwards).
     self._chunks = {
         train: jax.jit(jax.vmap(functools.partial(self.run_chunk, train=train),
-                                in_axes=(0, 0, None)), donate_argnums=0)
+                                in_axes=(0, 0, None), axis_name=SEED_AXIS), donate_argnums=0)
         for train in (False, True)}
     self._evaluate = jax.jit(jax.vmap(self.evaluate))
 
@@ -102,21 +133,21 @@ class Experiment:
 
   def init_seed(self, key: jax.Array) -> ExperimentState:
     env_key, agent_key = jax.random.split(key)
-    env_state, obs = self.environment.reset(env_key)
-    return ExperimentState(env_state, obs, self.agent.init(agent_key, env_state, obs))
+    resets, env_state, obs = reset_pool.create(self.environment, env_key, self.reset_pool_size)
+    return ExperimentState(env_state, obs, self.agent.init(agent_key, env_state, obs), resets)
 
   def environment_step(self, carry, key, train: bool):
     """One step of spec 4.1 for one seed; `carry` is (state, global step t)."""
     state, t = carry
     agent = self.agent
-    act_key, env_key, reset_key, update_key = jax.random.split(key, 4)
+    act_key, env_key, _, update_key = jax.random.split(key, 4)  # The third was the reset's.
     action, q_values = agent.act(state.agent_state, state.obs, act_key)
     env_state, next_obs, reward, terminal, _ = self.environment.step(env_key, state.env_state,
                                                                      action)
     agent_state = agent.record(state.agent_state, state.env_state,
                                dqn.Transition(state.obs, action, reward, next_obs, terminal), t)
-    env_state, fresh_obs = jax.lax.cond(terminal, lambda: self.environment.reset(reset_key),
-                                        lambda: (env_state, next_obs))
+    resets, env_state, fresh_obs = reset_pool.reset_where(
+        self.environment, state.resets, terminal, env_state, next_obs)
     # The release keeps acting on the old episode's last observation after a reset (quirk 1).
     obs = fresh_obs if self.config.refresh_obs_on_reset else next_obs
     losses = dqn.UpdateMetrics(jnp.float32(0.0), jnp.float32(0.0))
@@ -128,15 +159,18 @@ class Experiment:
           jax.random.split(update_key, self.config.updates_per_step))
       losses = jax.tree_util.tree_map(jnp.mean, per_update)
     metrics = ChunkMetrics(reward, q_values[action], losses.q_loss, losses.model_loss)
-    return (ExperimentState(env_state, obs, agent_state), t + 1), metrics
+    return (ExperimentState(env_state, obs, agent_state, resets), t + 1), metrics
 
   def run_chunk(self, state: ExperimentState, key: jax.Array, t: jax.Array, train: bool):
     """`eval_frequency` environment steps from global step `t`.
 
     Returns (state, metrics averaged over the chunk, the chunk's first step with a non-finite
     loss or -1): one int per seed, so that the host can name the step that went wrong without
-    fetching every step's losses.
+    fetching every step's losses. Runs under vmap over the seed axis SEED_AXIS: the reset pools
+    are refilled together, when any seed's could not cover a reset at every step of the chunk.
     """
+    state = state._replace(resets=reset_pool.ensure(
+        self.environment, state.resets, self.config.eval_frequency, axis_name=SEED_AXIS))
     (state, _), per_step = jax.lax.scan(
         functools.partial(self.environment_step, train=train), (state, t),
         jax.random.split(key, self.config.eval_frequency))
@@ -156,20 +190,32 @@ class Experiment:
 
   # Runs.
 
-  def start(self, seed: int, seed_indices: Optional[Sequence[int]] = None) -> 'Run':
-    """A run of the seeds `seed_indices` (default: all num_seeds) of master seed `seed`."""
+  def start(self, seed: int, seed_indices: Optional[Sequence[int]] = None,
+            num_steps: Optional[int] = None) -> 'Run':
+    """A run of the seeds `seed_indices` (default: all num_seeds) of master seed `seed`.
+
+    `num_steps` (a multiple of eval_frequency; default the config's) lets a caller that sizes
+    its budget after compiling, such as benchmarks.model_based_gpu, reuse this experiment's
+    compiled functions.
+    """
     if seed_indices is None:
       seed_indices = range(self.config.num_seeds)
-    return Run(self, seed, list(seed_indices))
+    num_steps = self.config.num_steps if num_steps is None else num_steps
+    if num_steps < 1 or num_steps % self.config.eval_frequency:
+      raise ValueError(f'num_steps {num_steps} must be a positive multiple of eval_frequency '
+                       f'{self.config.eval_frequency}')
+    return Run(self, seed, list(seed_indices), num_steps // self.config.eval_frequency)
 
 
 class Run:
   """Iterating over a run trains it chunk by chunk, yielding a ChunkResult after each one."""
 
-  def __init__(self, experiment: Experiment, seed: int, seed_indices: List[int]):
+  def __init__(self, experiment: Experiment, seed: int, seed_indices: List[int],
+               num_chunks: int):
     self.experiment = experiment
     self.seed = seed
     self.seed_indices = seed_indices
+    self.num_chunks = num_chunks
     keys = jax.vmap(jax.random.split)(seed_keys(seed, seed_indices))
     self._run_keys = keys[:, 1]
     self.state: ExperimentState = experiment._init(keys[:, 0])  # pylint: disable=protected-access
@@ -204,7 +250,7 @@ class Run:
   def __iter__(self) -> Iterator[ChunkResult]:
     experiment = self.experiment
     config = experiment.config
-    for index in range(config.num_chunks):
+    for index in range(self.num_chunks):
       started = time.time()
       t = index * config.eval_frequency
       keys = jax.vmap(lambda k, i=index: jax.random.split(jax.random.fold_in(k, i)))(

@@ -7,9 +7,8 @@ save, and again at the end (spec 4.5).
 
 import logging
 import time
-from typing import Dict, Optional, Sequence
+from typing import Any, Dict, Mapping, Optional, Protocol, Sequence
 
-from acme.utils import loggers
 import numpy as np
 
 from agents.model_based import config as config_lib
@@ -22,13 +21,52 @@ def quiet_jax_logs():
   logging.getLogger('jax._src.xla_bridge').setLevel(logging.WARNING)
 
 
-def make_logger(label: str, tensorboard_dir: Optional[str] = None) -> loggers.Logger:
-  """A console line per chunk; TensorBoard scalars too when `tensorboard_dir` is given."""
+class Logger(Protocol):
+  """What `train` writes its progress to (Acme's loggers are such objects)."""
+
+  def write(self, values: Mapping[str, Any]) -> None:
+    ...
+
+
+def _format_key(key: str) -> str:
+  return key.replace('_', ' ').title()
+
+
+class ConsoleLogger:
+  """One line per write, in the format of Acme's TerminalLogger: '[Label] Key = 1.000 | ...'.
+
+  The suite's own, so that training needs neither Acme nor TensorFlow (a current-JAX install
+  has neither; README "Model-based suite without TensorFlow").
+  """
+
+  def __init__(self, label: str = ''):
+    self._prefix = f'[{_format_key(label)}] ' if label else ''
+
+  def write(self, values: Mapping[str, Any]):
+    cells = []
+    for key, value in sorted(values.items()):
+      text = f'{value:0.3f}' if isinstance(value, (float, np.number)) else f'{value}'
+      cells.append(f'{_format_key(key)} = {text}')
+    print(self._prefix + ' | '.join(cells), flush=True)
+
+
+def make_logger(label: str, tensorboard_dir: Optional[str] = None) -> Logger:
+  """A console line per chunk; TensorBoard scalars too when `tensorboard_dir` is given.
+
+  TensorBoard summaries are written by TensorFlow, so they need the pinned stack
+  (requirements.txt); `tensorboard_available()` says whether this install has it.
+  """
   if tensorboard_dir:
     from agents.core import logging_utils  # pylint: disable=g-import-not-at-top  (imports TF)
     return logging_utils.make_logger(label, tensorboard_dir, print_period_s=0.0,
                                      steps_key='steps')
-  return loggers.TerminalLogger(label, print_fn=lambda line: print(line, flush=True))
+  return ConsoleLogger(label)
+
+
+def tensorboard_available() -> bool:
+  """Whether TensorFlow and Acme, which write the TensorBoard summaries, are installed."""
+  import importlib.util  # pylint: disable=g-import-not-at-top
+  return all(importlib.util.find_spec(name) is not None for name in ('tensorflow', 'acme'))
 
 
 def progress(result: experiment.ChunkResult, num_seeds: int, seconds: float) -> Dict:
@@ -49,7 +87,7 @@ def progress(result: experiment.ChunkResult, num_seeds: int, seconds: float) -> 
 
 def train(config: config_lib.ExperimentConfig, seed: int, output: Optional[str],
           seed_indices: Optional[Sequence[int]] = None, label: str = 'model_based',
-          logger: Optional[loggers.Logger] = None) -> experiment.Run:
+          logger: Optional[Logger] = None) -> experiment.Run:
   """Trains `config`'s seeds (`seed_indices`, default all) from master seed `seed`.
 
   Writes `output.out` (and `output.params` if `config.save_params`) unless `output` is None.

@@ -5,14 +5,16 @@
 registered in `environments` as ProcMaze-v0, ButtonGrid-v0, PanFlute-v0 and OpenGrid-v0.
 """
 
-from typing import Any, Dict, Optional, Type
+from typing import TYPE_CHECKING, Any, Dict, Optional, Type
 
 from environments.jax_envs.base import JaxEnvironment
 from environments.jax_envs.button_grid import ButtonGrid
-from environments.jax_envs.dm_env_adapter import JaxEnvironmentAdapter
 from environments.jax_envs.open_grid import OpenGrid
 from environments.jax_envs.pan_flute import PanFlute
 from environments.jax_envs.proc_maze import ProcMaze
+
+if TYPE_CHECKING:  # The adapter needs dm_env, which the suite's training loop does not.
+  from environments.jax_envs.dm_env_adapter import JaxEnvironmentAdapter  # pylint: disable=g-import-not-at-top
 
 ENVIRONMENTS: Dict[str, Type[JaxEnvironment]] = {
     'ProcMaze': ProcMaze, 'ButtonGrid': ButtonGrid, 'PanFlute': PanFlute, 'OpenGrid': OpenGrid}
@@ -42,9 +44,10 @@ def make(name: str, **params) -> JaxEnvironment:
 
 
 def make_dm_env(name: str, seed: Optional[int] = None,
-                max_episode_steps: Optional[int] = None, **params) -> JaxEnvironmentAdapter:
+                max_episode_steps: Optional[int] = None, **params) -> 'JaxEnvironmentAdapter':
   """`make(name, **params)` as a dm_env; continuing tasks get 100-step episodes by default."""
+  from environments.jax_envs import dm_env_adapter  # pylint: disable=g-import-not-at-top
   environment = make(name, **params)
   if max_episode_steps is None and not environment.episodic:
     max_episode_steps = CONTINUING_EPISODE_STEPS
-  return JaxEnvironmentAdapter(environment, seed, max_episode_steps)
+  return dm_env_adapter.JaxEnvironmentAdapter(environment, seed, max_episode_steps)

@@ -27,8 +27,10 @@ def move(position: jax.Array, action: jax.Array, grid_size: int) -> jax.Array:
 
 
 def one_hot_cell(position: jax.Array, grid_size: int) -> jax.Array:
-  """A bool[g, g] grid that is True only at `position`."""
-  return jnp.zeros((grid_size, grid_size), bool).at[position[0], position[1]].set(True)
+  """A bool[g, g] grid that is True only at `position` (compared, not scattered: under vmap a
+  scatter of one cell per seed costs more than the comparison of every cell)."""
+  cells = jnp.arange(grid_size)
+  return (cells[:, None] == position[0]) & (cells[None, :] == position[1])
 
 
 def flatten_grid(channels) -> jax.Array:
@@ -61,6 +63,9 @@ class JaxEnvironment(abc.ABC):
 
   # Whether episodes end (ProcMaze, OpenGrid) or the task is continuing (ButtonGrid, PanFlute).
   episodic = True
+  # Whether `reset` costs about as much as a step or more (ProcMaze generates a maze in a loop):
+  # vmapped training loops then draw resets from states computed ahead (`reset_pool`).
+  costly_reset = False
 
   @abc.abstractmethod
   def reset(self, key: jax.Array) -> Tuple[State, jax.Array]:

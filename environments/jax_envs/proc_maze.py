@@ -18,47 +18,40 @@ class ProcMazeState(NamedTuple):
 
 
 class _MazeCarry(NamedTuple):
-  visited: jax.Array  # bool[g, g]
-  stack: jax.Array  # int32[g*g, 2]
+  """The depth-first search's state; cells are flat indices row * g + col."""
+  visited: jax.Array  # bool[g*g]
+  stack: jax.Array  # int32[g*g]: cells; entries at `top` and above are stale.
   top: jax.Array  # Number of cells on the stack.
-  wall_grid: jax.Array
+  wall_grid: jax.Array  # bool[g*g]
   iteration: jax.Array
 
 
-def _visited_neighbour_counts(visited: jax.Array) -> jax.Array:
-  """int32[g, g]: how many of each cell's on-grid orthogonal neighbours are visited."""
-  padded = jnp.pad(visited, 1).astype(jnp.int32)
-  return padded[:-2, 1:-1] + padded[2:, 1:-1] + padded[1:-1, :-2] + padded[1:-1, 2:]
-
-
-def _neighbours_of(cell: jax.Array, grid_size: int) -> jax.Array:
-  """bool[g, g]: True at the on-grid orthogonal neighbours of `cell`."""
-  rows = jnp.arange(grid_size)[:, None]
-  cols = jnp.arange(grid_size)[None, :]
-  return jnp.abs(rows - cell[0]) + jnp.abs(cols - cell[1]) == 1
-
-
-def _grow_maze(gumbel_noise: jax.Array, carry: _MazeCarry) -> _MazeCarry:
+def _grow_maze(grid_size: int, uniforms: jax.Array, carry: _MazeCarry) -> _MazeCarry:
   """One step of the randomised depth-first search: pop a cell, maybe open a neighbour.
 
   A neighbour can be opened iff it is not visited and exactly one of its own neighbours is
-  visited, which keeps the open cells a tree; one is chosen uniformly by Gumbel-max with this
-  iteration's row of `gumbel_noise`. Whole-grid masks and noise drawn before the loop keep the
-  loop body small (to compile and to run).
+  visited, which keeps the open cells a tree; one is chosen uniformly with this iteration's
+  uniform number (the k-th expandable cell, k = floor(u * count)). Only elementwise operations
+  on the g*g cells (no scatter or gather), so that the loop vectorises when mazes are generated
+  in batches (`reset_pool`), and one uniform per iteration drawn before the loop.
   """
-  g = carry.visited.shape[0]
+  g = grid_size
+  cells = jnp.arange(g * g)
+  rows, cols = cells // g, cells % g
   top = carry.top - 1
-  cell = carry.stack[top]
-  expandable = (_neighbours_of(cell, g) & ~carry.visited
-                & (_visited_neighbour_counts(carry.visited) == 1))
-  grows = expandable.any()
-  index = jnp.argmax(jnp.where(expandable.ravel(), gumbel_noise[carry.iteration], -jnp.inf))
-  chosen = jnp.stack([index // g, index % g]).astype(jnp.int32)
-  opened = base.one_hot_cell(chosen, g) & grows
-  # Push the popped cell back, then the opened neighbour; otherwise backtrack.
-  grown_stack = carry.stack.at[top].set(cell).at[top + 1].set(chosen)
+  cell = jnp.sum(jnp.where(cells == top, carry.stack, 0))  # The popped cell, stack[top].
+  adjacent = jnp.abs(rows[:, None] - rows[None, :]) + jnp.abs(cols[:, None] - cols[None, :]) == 1
+  visited_neighbours = adjacent.astype(jnp.int32) @ carry.visited.astype(jnp.int32)
+  neighbour = jnp.abs(rows - cell // g) + jnp.abs(cols - cell % g) == 1
+  expandable = neighbour & ~carry.visited & (visited_neighbours == 1)
+  count = expandable.sum()
+  grows = count > 0
+  k = jnp.minimum(jnp.floor(uniforms[carry.iteration] * count).astype(jnp.int32), count - 1)
+  chosen = jnp.argmax(jnp.cumsum(expandable) > k)
+  opened = (cells == chosen) & grows
+  # The popped cell stays on the stack under the opened neighbour; otherwise backtrack.
   return _MazeCarry(visited=carry.visited | opened,
-                    stack=jnp.where(grows, grown_stack, carry.stack),
+                    stack=jnp.where((cells == top + 1) & grows, chosen, carry.stack),
                     top=jnp.where(grows, top + 2, top),
                     wall_grid=carry.wall_grid & ~opened,
                     iteration=carry.iteration + 1)
@@ -81,6 +74,7 @@ class ProcMaze(base.JaxEnvironment):
   grid_size: int = 10
   spontaneous_termination: bool = True
   teleport_on_termination: bool = True
+  costly_reset = True  # A randomised depth-first search of about 2 iterations per open cell.
 
   def __post_init__(self):
     if self.grid_size < 2:
@@ -110,17 +104,14 @@ class ProcMaze(base.JaxEnvironment):
     """bool[g, g] walls: all cells walls, then a randomised DFS opens a tree from a random cell."""
     g = self.grid_size
     noise_key, start_key = jax.random.split(key)
-    start = jax.random.randint(start_key, (2,), 0, g)
+    start = jax.random.randint(start_key, (), 0, g * g)
     # Every iteration pops one cell; at most 1 + 2 (g*g - 1) cells are ever pushed.
-    gumbel_noise = jax.random.gumbel(noise_key, (2 * g * g, g * g))
-    carry = _MazeCarry(
-        visited=base.one_hot_cell(start, g),
-        stack=jnp.zeros((g * g, 2), jnp.int32).at[0].set(start),
-        top=jnp.array(1),
-        wall_grid=~base.one_hot_cell(start, g),
-        iteration=jnp.array(0))
-    return jax.lax.while_loop(lambda c: c.top > 0, functools.partial(_grow_maze, gumbel_noise),
-                              carry).wall_grid
+    uniforms = jax.random.uniform(noise_key, (2 * g * g,))
+    first = jnp.arange(g * g) == start
+    carry = _MazeCarry(visited=first, stack=jnp.full((g * g,), start, jnp.int32),
+                       top=jnp.array(1), wall_grid=~first, iteration=jnp.array(0))
+    return jax.lax.while_loop(lambda c: c.top > 0, functools.partial(_grow_maze, g, uniforms),
+                              carry).wall_grid.reshape(g, g)
 
   @base.jit_method
   def reset(self, key):
