@@ -7,7 +7,7 @@ batch of episodes at once and unrolls only `RMACore` (z encoder, two LSTMs, memo
 Observations. A uint8 image (one H x W x C array, as the pycolab and DMLab tasks give) gets the
 release's convolutional encoder and image decoder (`ImageEncoder`, `Decoders`). Any other
 observation spec (vectors, matrices, float images, nests of them) gets the default torso of
-`agents.core.torsos` as its encoder and a linear decoder of its flattened leaves
+`agents.core.torsos` as its encoder and an MLP decoder of its flattened leaves
 (`ObservationDecoders`), so that the RMA's reconstruction loss applies to it too.
 """
 
