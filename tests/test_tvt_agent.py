@@ -98,7 +98,7 @@ class _BothAdders:
 def episodes_both_ways():
   """Two key_to_door episodes, written by Reverb's EpisodeAdder and by the EpisodeQueue."""
   tf.random.set_seed(1)
-  config = config_lib.TVTConfig(batch_size=2)
+  config = config_lib.TVTConfig(batch_size=2, last_phase_steps=15)
   builder = builder_lib.TVTBuilder(config)
   environment = distributed.make_batched_environment(
       environments.make_factory('key_to_door'), 2, 0)
@@ -158,7 +158,7 @@ def test_learner_unroll_reproduces_the_actors_values_and_reads(episodes_both_way
   data = episodes_both_ways['reverb']
   learner = learning.TVTLearner(network, iter(()), config)
   batch = learner.prepare_batch(data)
-  inputs = networks.RMAInputs(batch['images'], learning.previous(batch['actions']),
+  inputs = networks.RMAInputs(batch['observations'], learning.previous(batch['actions']),
                               learning.previous(batch['env_rewards']))
   outputs = network.unroll(inputs, network.initial_state(2))
   np.testing.assert_allclose(outputs.value.numpy().T, data.extras['value'][:, :120], atol=1e-5)

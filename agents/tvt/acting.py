@@ -7,6 +7,7 @@ from acme.tf import variable_utils
 import dm_env
 import numpy as np
 import tensorflow as tf
+import tree
 
 from agents.core import acting
 from agents.tvt import networks as networks_lib
@@ -54,7 +55,8 @@ class TVTActor(acting.BatchedRecurrentActor):
     self._last_rewards = None
 
   def select_actions(self, observations) -> np.ndarray:
-    inputs = networks_lib.RMAInputs(np.asarray(observations), self._last_actions,
+    inputs = networks_lib.RMAInputs(tree.map_structure(np.asarray, observations),
+                                    self._last_actions,
                                     self._last_rewards)
     return super().select_actions(inputs)
 

@@ -29,11 +29,16 @@ def make_episode_queue(builder: builder_lib.TVTBuilder) -> Callable[[specs.Envir
 
 
 class TVT(local.SingleProcessAgent):
-  """A batched RMA actor over `config.batch_size` environments that trains its own network.
+  """The RMA agent with TVT, training its own network whenever a batch of episodes is complete.
 
-  Drive it with `agents.core.environment_loop.BatchedEnvironmentLoop`; the learner steps
-  whenever a batch of whole episodes is complete. `in_process_queue=False` sends the episodes
-  through an in-process Reverb server instead (same batches, slower).
+  An `acme.Actor`: `acme.EnvironmentLoop(environment, TVT(spec, config))` runs it on one plain
+  `dm_env` environment with any observation spec (a uint8 image gets the release's encoder and
+  decoder, anything else a default torso and a flat decoder; see `networks`) and episodes of
+  up to `config.episode_length` steps; the learner steps once every `config.batch_size`
+  finished episodes. For the release's synchronous A2C, drive it over `config.batch_size`
+  environments at once with `agents.core.environment_loop.BatchedEnvironmentLoop` (`num_envs`:
+  their number; None takes it from the first `observe_first`). `in_process_queue=False` sends
+  the episodes through an in-process Reverb server instead (same batches, slower).
   """
 
   def __init__(self, environment_spec: specs.EnvironmentSpec,
@@ -41,11 +46,10 @@ class TVT(local.SingleProcessAgent):
                counter: Optional[counting.Counter] = None,
                logger: Optional[loggers.Logger] = None,
                builder: Optional[builder_lib.TVTBuilder] = None,
-               in_process_queue: bool = True):
+               in_process_queue: bool = True, num_envs: Optional[int] = None):
     builder = builder or builder_lib.TVTBuilder(config or config_lib.TVTConfig())
     queue = make_episode_queue(builder)(environment_spec) if in_process_queue else None
-    super().__init__(builder, environment_spec, builder.batch_size, seed, counter, logger,
-                     queue=queue)
+    super().__init__(builder, environment_spec, num_envs, seed, counter, logger, queue=queue)
 
 
 @dataclasses.dataclass

@@ -59,7 +59,7 @@ class TVTBuilder(builders.ActorLearnerBuilder):
     return self._config.batch_size
 
   def make_networks(self, environment_spec: specs.EnvironmentSpec):
-    return networks_lib.make_network(self._config, environment_spec.observations.shape,
+    return networks_lib.make_network(self._config, environment_spec.observations,
                                      environment_spec.actions.num_values)
 
   def make_replay_tables(self, environment_spec: specs.EnvironmentSpec) -> List[reverb.Table]:

@@ -38,10 +38,13 @@ class TVTConfig:
   tvt_alpha: float = 0.9
   tvt_read_strength_threshold: float = 2.0
 
-  # The task: steps per episode (the memory keeps this many rows plus one; see memory.py).
+  # The task: the longest episode, in steps (the memory keeps this many rows plus one, see
+  # memory.py; the learner unrolls this many steps). Shorter episodes are padded and masked;
+  # a longer one is an error (raised by the adder when the episode passes this length).
   episode_length: int = 120
   # Steps at the end of an episode whose rewards make its "last phase reward" (None: not logged).
-  last_phase_steps: Optional[int] = 15
+  # The pycolab tasks' reward phase is 15 steps (`experiment.make_config` sets it from the task).
+  last_phase_steps: Optional[int] = None
 
   # Distributed mode: a FIFO queue of whole episodes between actors and learner.
   max_queue_size: int = 64

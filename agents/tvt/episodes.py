@@ -55,7 +55,8 @@ class _EpisodeWriter:
   def add(self, action, next_timestep: dm_env.TimeStep, extras=()):
     t = self._length
     if t + 1 >= self._queue.max_length:
-      raise ValueError(f'an episode is longer than {self._queue.max_length - 1} steps')
+      raise ValueError(f'an episode is longer than {self._queue.max_length - 1} steps '
+                       '(the configured episode_length)')
     episode = self._episode
     episode.action[t] = action
     episode.reward[t] = next_timestep.reward
@@ -100,7 +101,8 @@ class _BatchedEpisodeWriter(acting.BatchedAdder):
     envs = np.flatnonzero(rows)
     steps = self._lengths[envs]
     if np.any(steps + 1 >= self._queue.max_length):
-      raise ValueError(f'an episode is longer than {self._queue.max_length - 1} steps')
+      raise ValueError(f'an episode is longer than {self._queue.max_length - 1} steps '
+                       '(the configured episode_length)')
     episodes = self._episodes
     episodes.action[envs, steps] = np.asarray(actions)[envs]
     episodes.reward[envs, steps] = np.asarray(next_timesteps.reward)[envs]

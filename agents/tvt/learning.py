@@ -5,6 +5,11 @@ r_{t+1} and discount that followed, and the actor's extras for step t (behaviour
 the read weights, indices and strengths of its memory reads). The learner computes the TVT
 rewards from those acting-time reads and values (spec 3, as the release does), re-runs the RMA
 from the zero state over the episode and applies spec 4's loss.
+
+Episodes may be shorter than the configured length: their items are zero-padded after the
+final observation, and every term of the loss, the TVT rewards (neither sent from nor to the
+padding) and the metrics count only the steps up to each episode's last transition (`mask`).
+The memory needs no mask: the rows written on the padding come after every real step's read.
 """
 
 import time
@@ -18,6 +23,7 @@ import numpy as np
 import reverb
 import sonnet as snt
 import tensorflow as tf
+import tree
 
 from agents.core import learning
 from agents.core import losses as core_losses
@@ -68,13 +74,13 @@ class TVTLearner(learning.Learner):
             'num_steps': self._num_steps, 'episodes': self._episodes,
             'env_steps': self._env_steps}
 
-  def _update(self, images, actions, rewards, pcontinues, mask, behaviour_logits):
+  def _update(self, observations, actions, rewards, pcontinues, mask, behaviour_logits):
     """Loss terms of one batch ([T, B] time-major) and its update, applied only if finite."""
     c = self._config
     last_actions = tf.concat([tf.zeros_like(actions[:1]), actions[:-1]], 0)
     env_rewards = rewards['env']
     last_rewards = tf.concat([tf.zeros_like(env_rewards[:1]), env_rewards[:-1]], 0)
-    inputs = networks_lib.RMAInputs(images, last_actions, last_rewards)
+    inputs = networks_lib.RMAInputs(observations, last_actions, last_rewards)
     batch_size = tf.shape(actions)[1]
     with tf.GradientTape() as tape:
       outputs = self._network.unroll(inputs, self._network.initial_state(batch_size))
@@ -89,10 +95,15 @@ class TVTLearner(learning.Learner):
                'entropy_loss': c.entropy_cost * -actor_critic['entropy']}
       zeros = tf.zeros([batch_size])
       if self._network.decoders is not None:
-        image_logits, action_logits, predicted_rewards = snt.BatchApply(
+        decoded, action_logits, predicted_rewards = snt.BatchApply(
             self._network.decoders)(outputs.core.latent)
-        terms['recon_loss_image'] = losses.image_reconstruction_loss(
-            image_logits, networks_lib.preprocess_image(images), mask, c.image_cost_weight)
+        if self._network.is_image:
+          terms['recon_loss_image'] = losses.image_reconstruction_loss(
+              decoded, networks_lib.preprocess_image(observations), mask, c.image_cost_weight)
+        else:  # Any other observation (named 'image' in the logs all the same).
+          terms['recon_loss_image'] = losses.observation_reconstruction_loss(
+              decoded, networks_lib.flatten_observation(observations, num_dims=2), mask,
+              c.image_cost_weight)
         terms['recon_loss_action'] = losses.action_reconstruction_loss(
             action_logits, last_actions, mask)
         terms['recon_loss_reward'] = losses.reward_reconstruction_loss(
@@ -127,15 +138,18 @@ class TVTLearner(learning.Learner):
     discounts = time_major(data.discount)
     mask = episode_mask(discounts)
     if self._config.do_tvt and self._config.with_memory:
+      # Reads after an episode's end (the padding of a shorter episode) transport nothing:
+      # their strengths are zeroed (a whole episode's mask is all ones, changing nothing).
+      strengths = np.asarray(extras['read_strengths'])[:, :steps] * mask.T[:, :, None]
       tvt = tvt_rewards.compute_tvt_rewards(
           np.asarray(extras['read_weights'])[:, :steps],
-          np.asarray(extras['read_indices'])[:, :steps],
-          np.asarray(extras['read_strengths'])[:, :steps],
+          np.asarray(extras['read_indices'])[:, :steps], strengths,
           np.asarray(extras['value'])[:, :steps], self._config.gamma,
           self._config.tvt_alpha, self._config.tvt_read_strength_threshold).T * mask
     else:
       tvt = np.zeros_like(mask)
-    return dict(images=time_major(data.observation), actions=time_major(data.action),
+    return dict(observations=tree.map_structure(time_major, data.observation),
+                actions=time_major(data.action),
                 env_rewards=time_major(data.reward).astype(np.float32), discounts=discounts,
                 mask=mask, tvt_rewards=tvt.astype(np.float32),
                 behaviour_logits=time_major(extras['logits']),
@@ -145,7 +159,7 @@ class TVTLearner(learning.Learner):
     batch = self.prepare_batch(next(self._dataset).data)
     rewards = {'env': batch['env_rewards'], 'tvt': batch['tvt_rewards']}
     pcontinues = (self._config.gamma * batch['discounts']).astype(np.float32)
-    finite, terms = self._update(batch['images'], batch['actions'], rewards, pcontinues,
+    finite, terms = self._update(batch['observations'], batch['actions'], rewards, pcontinues,
                                  batch['mask'], batch['behaviour_logits'])
     terms = tf2_utils.to_numpy(terms)
     self._check_finite(finite, terms['total_loss'], terms['gradient_norm'], 'total')

@@ -21,6 +21,16 @@ def image_reconstruction_loss(image_logits: tf.Tensor, images: tf.Tensor, mask: 
   return image_cost_weight / pixels * tf.reduce_sum(mask * per_step, axis=0)
 
 
+def observation_reconstruction_loss(predicted: tf.Tensor, observations: tf.Tensor,
+                                    mask: tf.Tensor, cost_weight: float) -> tf.Tensor:
+  """For observations other than images: 0.5 (o_hat - o)^2 summed over the D numbers of the
+  flattened observation [T, B, D] and scaled by cost_weight / D, as the image's loss is by its
+  number of pixel channels."""
+  size = observations.shape[-1]
+  per_step = tf.reduce_sum(0.5 * tf.square(predicted - observations), axis=-1)
+  return cost_weight / size * tf.reduce_sum(mask * per_step, axis=0)
+
+
 def action_reconstruction_loss(action_logits: tf.Tensor, last_actions: tf.Tensor,
                                mask: tf.Tensor) -> tf.Tensor:
   """Softmax cross-entropy of the decoded previous action against a_{t-1}."""

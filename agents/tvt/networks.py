@@ -1,24 +1,32 @@
 """The Reconstructive Memory Agent's networks (spec section 2), in Sonnet 2.
 
-Split so that only the recurrence runs step by step: the image encoder, the policy and value
-heads and the decoders have no recurrent input, so the learner applies them to a whole batch
-of episodes at once and unrolls only `RMACore` (z encoder, two LSTMs, memory).
+Split so that only the recurrence runs step by step: the observation encoder, the policy and
+value heads and the decoders have no recurrent input, so the learner applies them to a whole
+batch of episodes at once and unrolls only `RMACore` (z encoder, two LSTMs, memory).
+
+Observations. A uint8 image (one H x W x C array, as the pycolab and DMLab tasks give) gets the
+release's convolutional encoder and image decoder (`ImageEncoder`, `Decoders`). Any other
+observation spec (vectors, matrices, float images, nests of them) gets the default torso of
+`agents.core.torsos` as its encoder and an MLP decoder of its flattened leaves
+(`ObservationDecoders`), so that the RMA's reconstruction loss applies to it too.
 """
 
-from typing import NamedTuple, Optional, Sequence, Tuple
+from typing import Any, NamedTuple, Optional, Sequence, Tuple
 
+from acme import specs
 import numpy as np
 import sonnet as snt
 import tensorflow as tf
 import tree
 
+from agents.core import torsos
 from agents.tvt import config as config_lib
 from agents.tvt import memory as memory_lib
 
 
 class RMAInputs(NamedTuple):
   """What the agent sees at step t: o_t, a_{t-1} (0 at t = 0) and r_t (0 at t = 0)."""
-  image: tf.Tensor  # [B, H, W, 3] uint8.
+  observation: Any  # [B, H, W, 3] uint8 for the pycolab tasks; any nest of [B, ...] arrays.
   last_action: tf.Tensor  # [B] int32.
   last_reward: tf.Tensor  # [B] float32.
 
@@ -58,6 +66,27 @@ def clip_gradient(x: tf.Tensor, limit: float) -> tf.Tensor:
   return identity(x)
 
 
+def is_image_spec(observation_spec) -> bool:
+  """Whether observations are one uint8 image [H, W, C], which the release's encoder and image
+  decoder take; any other spec gets `ObservationEncoder` and `ObservationDecoders`."""
+  return (isinstance(observation_spec, specs.Array) and len(observation_spec.shape) == 3 and
+          np.dtype(observation_spec.dtype) == np.uint8)
+
+
+def observation_size(observation_spec) -> int:
+  """Numbers in one observation: the width of its flattened leaves, concatenated."""
+  return int(sum(np.prod(spec.shape, dtype=int) for spec in tree.flatten(observation_spec)))
+
+
+def flatten_observation(observation, num_dims: int = 1) -> tf.Tensor:
+  """A nest of [*lead, ...] arrays (`num_dims` leading axes) -> float32 [*lead, size]: the
+  leaves flattened and concatenated (the targets of `ObservationDecoders`)."""
+  leaves = [tf.convert_to_tensor(leaf) for leaf in tree.flatten(observation)]
+  lead = tf.shape(leaves[0])[:num_dims]
+  flat = [tf.reshape(tf.cast(leaf, tf.float32), tf.concat([lead, [-1]], 0)) for leaf in leaves]
+  return tf.concat(flat, axis=-1)
+
+
 def preprocess_image(image: tf.Tensor) -> tf.Tensor:
   """uint8 pixels to floats in [0, 1] (also the targets of the image decoder)."""
   return tf.cast(image, tf.float32) / 255.0
@@ -75,6 +104,19 @@ class ImageEncoder(snt.Module):
     x = tf.nn.relu(self._convs[0](preprocess_image(image)))
     x = self._convs[1](x)
     return self._linear(snt.Flatten()(x))
+
+
+class ObservationEncoder(snt.Module):
+  """The code of any observation: `torsos.ObservationTorso` (convolutions for images, the rest
+  flattened, then an MLP), followed by a linear layer to the code size as in `ImageEncoder`."""
+
+  def __init__(self, observation_spec, code_size: int, name: str = 'observation_encoder'):
+    super().__init__(name=name)
+    self._torso = torsos.ObservationTorso(observation_spec, mlp_sizes=(code_size,))
+    self._linear = snt.Linear(code_size)
+
+  def __call__(self, observation) -> tf.Tensor:
+    return self._linear(self._torso(observation))
 
 
 class Decoders(snt.Module):
@@ -97,6 +139,23 @@ class Decoders(snt.Module):
     x = tf.nn.relu(self._deconvs[0](x))
     image_logits = self._deconvs[1](x)
     return image_logits, self._action(latent), tf.squeeze(self._reward(latent), -1)
+
+
+class ObservationDecoders(snt.Module):
+  """As `Decoders` for any observation: the flattened observation (`flatten_observation`) is
+  predicted by an MLP and scored by squared error."""
+
+  def __init__(self, observation_spec, num_actions: int, hidden_size: int,
+               name: str = 'decoders'):
+    super().__init__(name=name)
+    self._observation = snt.nets.MLP([hidden_size, observation_size(observation_spec)])
+    self._action = snt.Linear(num_actions)
+    self._reward = snt.Linear(1)
+
+  def __call__(self, latent: tf.Tensor):
+    """latent [N, num_latents] -> (observation [N, size], action logits [N, A], reward [N])."""
+    return (self._observation(latent), self._action(latent),
+            tf.squeeze(self._reward(latent), -1))
 
 
 class RMACore(snt.RNNCore):
@@ -164,29 +223,41 @@ class RMACore(snt.RNNCore):
 
 
 class RMANetwork(snt.Module):
-  """The whole agent: encoder, core, policy and value heads, decoders (if reconstructing)."""
+  """The whole agent: encoder, core, policy and value heads, decoders (if reconstructing).
 
-  def __init__(self, config: config_lib.TVTConfig, image_shape: Sequence[int],
-               num_actions: int, name: str = 'rma'):
+  `observation_spec`: a uint8 image's spec (or its shape) takes the release's image encoder
+  and decoder; any other spec the generic ones (see the module's docstring).
+  """
+
+  def __init__(self, config: config_lib.TVTConfig, observation_spec, num_actions: int,
+               name: str = 'rma'):
     super().__init__(name=name)
+    observation_spec = as_observation_spec(observation_spec)
     self._config = config
     self._num_actions = num_actions
-    self.encoder = ImageEncoder(config.image_code_size)
+    self.observation_spec = observation_spec
+    self.is_image = is_image_spec(observation_spec)
+    if self.is_image:
+      self.encoder = ImageEncoder(config.image_code_size)
+    else:
+      self.encoder = ObservationEncoder(observation_spec, config.image_code_size)
     self.core = RMACore(config)
     self._policy = snt.Sequential([snt.Linear(config.policy_hidden), tf.tanh,
                                    snt.Linear(num_actions)], name='policy')
     self._value = snt.Sequential([snt.Linear(config.policy_hidden), tf.tanh, snt.Linear(1)],
                                  name='value')
-    self.decoders = (Decoders(image_shape, num_actions) if config.with_reconstruction
-                     else None)
+    self.decoders = None
+    if config.with_reconstruction:
+      self.decoders = (Decoders(observation_spec.shape, num_actions) if self.is_image else
+                       ObservationDecoders(observation_spec, num_actions, config.z_hidden))
 
   def initial_state(self, batch_size: int) -> RMAState:
     return self.core.initial_state(batch_size)
 
   def embed(self, inputs: RMAInputs, image_code: Optional[tf.Tensor] = None) -> tf.Tensor:
-    """e_t = [image code, one-hot a_{t-1}, r_t] for a batch of steps."""
+    """e_t = [observation code, one-hot a_{t-1}, r_t] for a batch of steps."""
     if image_code is None:
-      image_code = self.encoder(inputs.image)
+      image_code = self.encoder(inputs.observation)
     return tf.concat([image_code, tf.one_hot(inputs.last_action, self._num_actions),
                       tf.cast(inputs.last_reward, tf.float32)[..., None]], -1)
 
@@ -207,7 +278,7 @@ class RMANetwork(snt.Module):
   def unroll(self, inputs: RMAInputs, state: RMAState) -> RMAOutputs:
     """A time-major [T, B, ...] sequence from `state` (the learner); only the core loops."""
     inputs = tf.nest.map_structure(tf.convert_to_tensor, inputs)  # BatchApply skips numpy.
-    image_code = snt.BatchApply(self.encoder)(inputs.image)
+    image_code = snt.BatchApply(self.encoder)(inputs.observation)
     core, _ = unroll_core(self.core, self.embed(inputs, image_code), state)
     logits, value = snt.BatchApply(self.heads, num_dims=2)(core)
     return RMAOutputs(logits, value, core)
@@ -239,12 +310,25 @@ def unroll_core(core: snt.RNNCore, inputs: tf.Tensor, state):
   return tree.map_structure(lambda a: a.stack(), arrays), state
 
 
-def make_network(config: config_lib.TVTConfig, image_shape: Sequence[int],
+def as_observation_spec(observation_spec):
+  """A spec as is; a shape (a sequence of ints) as the spec of a uint8 image of that shape."""
+  if isinstance(observation_spec, (tuple, list)) and all(
+      isinstance(n, (int, np.integer)) for n in observation_spec):
+    return specs.Array(tuple(observation_spec), np.uint8, 'image')
+  return observation_spec
+
+
+def make_network(config: config_lib.TVTConfig, observation_spec,
                  num_actions: int) -> RMANetwork:
-  """An RMA network with its variables built (by one step on a dummy batch)."""
-  network = RMANetwork(config, image_shape, num_actions)
-  dummy = RMAInputs(tf.zeros((1,) + tuple(image_shape), tf.uint8), tf.zeros((1,), tf.int32),
-                    tf.zeros((1,), tf.float32))
+  """An RMA network with its variables built (by one step on a dummy batch).
+
+  `observation_spec`: the environment's observation spec, or a uint8 image's shape.
+  """
+  network = RMANetwork(config, observation_spec, num_actions)
+  dummy = RMAInputs(
+      tree.map_structure(lambda s: tf.zeros((1,) + tuple(s.shape), s.dtype),
+                         network.observation_spec),
+      tf.zeros((1,), tf.int32), tf.zeros((1,), tf.float32))
   outputs, _ = network.step(dummy, network.initial_state(1))
   if network.decoders is not None:
     network.decoders(outputs.core.latent)
