@@ -178,7 +178,8 @@ class FirstStateSequenceAdder(adders.Adder):
     start = max(self._written_until - 1, 0)
     while self._rows - start < self._length:
       self._append_row(*blank, mask=False)
-    self._create_items()
+    if self._written_until != self._rows:  # (The last padding row may have completed it.)
+      self._create_items()
 
   def reset(self):
     if self._writer is not None:
@@ -204,9 +205,10 @@ class FirstStateSequenceAdder(adders.Adder):
     full = lambda s: spec(sequence_length, s)  # pylint: disable=unnecessary-lambda-assignment
     return reverb_base.Step(
         observation=tree.map_structure(full, environment_spec.observations),
-        action=full(environment_spec.actions),
-        reward=full(environment_spec.rewards),
-        discount=full(environment_spec.discounts),
+        # The dtypes the adder writes, whatever the environment's (dm_env's discounts are float64).
+        action=spec(sequence_length, specs.Array(environment_spec.actions.shape, np.int32)),
+        reward=spec(sequence_length, specs.Array(environment_spec.rewards.shape, np.float32)),
+        discount=spec(sequence_length, specs.Array(environment_spec.discounts.shape, np.float32)),
         start_of_episode=tf.TensorSpec([sequence_length], tf.bool),
         extras={'logits': full(extras_spec['logits']),
                 'mask': tf.TensorSpec([sequence_length], tf.bool),

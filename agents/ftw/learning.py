@@ -228,9 +228,10 @@ class FtwLearner(learning.Learner):
     return {'pixel_control_loss': loss, 'finite': finite}
 
   def _reward_prediction_update(self, zero_frames, nonzero_frames, nonzero_events):
-    frames = tf.concat([zero_frames, nonzero_frames], axis=0)
+    frames = tf.nest.map_structure(lambda z, n: tf.concat([z, n], axis=0), zero_frames,
+                                   nonzero_frames)  # Nested observations too.
     rewards = self._internal_rewards.reward(nonzero_events[:, -1])
-    labels = tf.concat([tf.zeros(tf.shape(zero_frames)[:1], tf.int32),
+    labels = tf.concat([tf.zeros(tf.shape(tf.nest.flatten(zero_frames)[0])[:1], tf.int32),
                         losses.reward_prediction_labels(rewards)], axis=0)
     with tf.GradientTape() as tape:
       logits = self._rp_network(frames)

@@ -115,7 +115,7 @@ def inserted_items(table_or_client, table: str, timeout_s: int = 5) -> Optional[
 def create_datasets(learner_client, environment_spec: specs.EnvironmentSpec, batch_size: int,
                     sequence_length: int, extra_spec=None, use_pixel_control: bool = False,
                     use_reward_prediction: bool = False,
-                    reward_prediction_sequence_length: int = 3, table_suffix: str = ''):
+                    reward_prediction_sequence_length: int = 3, *, table_suffix: str = ''):
   """(queue, pixel control, nonzero RP, zero RP) batch iterators; None for disabled tasks.
 
   Each is an `agents.core.datasets.ReverbBatchIterator` yielding numpy batches [B, ...] (B / 2
