@@ -5,6 +5,7 @@ import inspect
 
 import acme
 from acme import specs
+from acme.utils import loggers
 from acme.wrappers import observation_action_reward
 import dm_env
 import numpy as np
@@ -446,3 +447,26 @@ def test_padding_changes_no_loss():
       np.testing.assert_allclose(metrics[key].numpy(), unpadded[key].numpy(), rtol=1e-5,
                                  err_msg=key)
   member.close()
+
+
+def test_ftw_from_a_plain_spec_learns_catch_in_an_environment_loop():
+  """FTW on the plain catch spec, in `acme.EnvironmentLoop` as is: 1000 episodes, one learner
+  step each (40-50 s on 2 busy cores). A random paddle is under the ball about one time in five
+  (mean return about -0.6). Measured with seeds 0, 1, 2: the first 200 episodes averaged -0.56,
+  -0.54, -0.65 and the last 200 -0.03, +0.06, +0.05 (in this test, seed 0: -0.56 and -0.10; the
+  runs are not bit-for-bit repeatable). A mean of 200 returns has a standard error of about
+  0.07. Thresholds: the last 200 average at least -0.3 (chance + 0.3) and 0.25 above the first
+  200 (about 3 standard errors below the smallest gain measured, 0.46)."""
+  environment = Catch(seed=0)
+  agent = ftw.FTW(_catch_spec(), 10, batch_size=1, max_queue_size=8, hidden_size=64,
+                  num_dimensions=16, use_pixel_cotrol=False, use_reward_prediction=False,
+                  core_type='lstm', learning_rate=1e-3, entropy_cost=0.003, internal_rewards=1.0,
+                  seed=0, logger=loggers.NoOpLogger())
+  logger = loggers.InMemoryLogger()
+  acme.EnvironmentLoop(environment, agent, logger=logger).run(num_episodes=1000)
+  returns = np.array([row['episode_return'] for row in logger.data])
+  first, last = returns[:200].mean(), returns[-200:].mean()
+  print(f'catch: first 200 episodes {first:+.2f}, last 200 {last:+.2f}')
+  assert agent.get_step() == 1000  # One unroll (10 rows) per episode, batches of 1.
+  assert last >= -0.3 and last >= first + 0.25
+  agent.close()
