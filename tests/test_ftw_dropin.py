@@ -270,7 +270,8 @@ def test_learner_and_actor_take_the_originals_positional_and_keyword_forms():
 def test_ftw_takes_the_originals_positional_and_keyword_forms():
   spec = _catch_spec()
   torso = networks.MlpTorso((8,))
-  agent = ftw.FTW(spec, 10, 1, torso)  # The call: an embed as the fourth argument.
+  with pytest.warns(UserWarning, match='pixel control needs image observations'):
+    agent = ftw.FTW(spec, 10, 1, torso)  # The call: an embed as the fourth argument.
   assert agent.networks.policy.embed.torso is torso
   assert (agent.config.max_queue_size, agent.config.batch_size) == (32, 16)  # FTW's defaults.
   assert not agent.config.use_pixel_control  # A matrix is not an image: left out.
@@ -295,6 +296,9 @@ def test_ftw_takes_the_originals_positional_and_keyword_forms():
     ftw.FTW(spec, 5, use_pixel_cotrol=False, use_pixel_control=True)
   with pytest.raises(ValueError, match='num_environment_events is 2'):
     ftw.FTW(spec, 5, 2)
+  # Every episode gives an unroll, so only a queue that cannot hold a batch never trains.
+  with pytest.raises(ValueError, match='must hold a batch'):
+    ftw.FTW(spec, 5, max_queue_size=2, batch_size=4)
   with pytest.raises(TypeError, match='not both'):
     ftw.FTW(spec, 5, hidden_size=8, config=agent.config)
 
