@@ -199,8 +199,12 @@ def test_pixel_control_heads_cover_the_cell_grid():
   head = networks.PixelControl(num_actions=8, output_shape=(11, 11))
   assert head(tf.zeros([3, LATENT])).shape == (3, 11, 11, 8)  # 11x11 views, 1x1 cells.
   assert networks.pixel_control_grid((84, 84, 3), 4, 2) == (20, 20)
-  with pytest.raises(ValueError, match='whole number'):
-    networks.pixel_control_grid((11, 11, 3), 4, 0)
+  # A side that is not a whole number of cells loses its remainder, the smaller half on top.
+  assert networks.pixel_control_crop((11, 11, 3), 4, 0) == ((1, 2), (1, 2))
+  assert networks.pixel_control_grid((11, 13, 3), 4, 0) == (2, 3)
+  assert networks.pixel_control_crop((11, 13, 3), 4, 1) == ((1, 2), (2, 3))
+  with pytest.raises(ValueError, match='holds no 4x4 cell'):
+    networks.pixel_control_grid((5, 11, 3), 4, 1)
   core, _, _ = _rpth()
   embed = networks.OAREmbedding(networks.FtwTorso(((4, 3, 1),), (), 6), 8, None)
   pc = networks.RNNPixelControlNetwork(embed, networks.RPTHZWrapper(core), 8, (11, 11))

@@ -65,7 +65,9 @@ class ReverbBatchIterator(Iterator[reverb.ReplaySample]):
   remember_ready = True
 
   def __init__(self, server_address: str, table: str, batch_size: int, poll_s: float = 0.02,
-               signature_timeout_s: float = 2.0, max_wait_s: Optional[float] = None):
+               signature_timeout_s: float = 2.0, max_wait_s: Optional[float] = None,
+               signature=None):
+    """`signature`: the structure of an item's data, for a table that has no signature."""
     self._table = table
     self._batch_size = batch_size
     self._poll_s = poll_s
@@ -74,6 +76,7 @@ class ReverbBatchIterator(Iterator[reverb.ReplaySample]):
     self._client = reverb.Client(server_address)
     self._in_process = servers.in_process(server_address)
     self._taken = 0  # Items this iterator has asked the server for.
+    self._given_signature = signature
     self._signature = None  # The table's signature, the structure of an item's data.
     self._stays_ready = False  # Set once a replay that cannot shrink was found sampleable.
 
@@ -90,7 +93,9 @@ class ReverbBatchIterator(Iterator[reverb.ReplaySample]):
     except (KeyError, reverb.errors.DeadlineExceededError, RuntimeError, ValueError) as error:
       logging.info('no information on table %r yet: %s', self._table, error)
       return False
-    self._signature = info.signature
+    self._signature = info.signature if info.signature is not None else self._given_signature
+    if self._signature is None:
+      raise ValueError(f'table {self._table!r} has no signature: give the iterator one')
     if info.max_times_sampled == 1:
       return info.rate_limiter_info.insert_stats.completed - self._taken >= self._batch_size
     ready = info.current_size >= max(1, info.rate_limiter_info.min_size_to_sample)

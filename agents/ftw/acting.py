@@ -10,8 +10,10 @@ from typing import Optional
 
 import acme
 from acme import adders
+from acme import specs
 from acme.tf import utils as tf2_utils
 from acme.tf import variable_utils
+from acme.wrappers import observation_action_reward
 import dm_env
 import numpy as np
 import tensorflow as tf
@@ -72,14 +74,50 @@ class CombinedAdder(adders.Adder):
         adder.flush()
 
 
+class OarWrapping:
+  """Wraps a plain environment's observations as OARs (observation, previous action, previous
+  reward), as acme's `ObservationActionRewardWrapper` would: zeros before the first action."""
+
+  def __init__(self, environment_spec: specs.EnvironmentSpec):
+    self._action_spec = environment_spec.actions
+    self._reward_spec = environment_spec.rewards
+    self._action = self._reward = None
+    self.reset()
+
+  def reset(self):
+    self._action = self._action_spec.generate_value()
+    self._reward = tree.map_structure(lambda s: s.generate_value(), self._reward_spec)
+
+  def observation(self, observation) -> observation_action_reward.OAR:
+    """The OAR of an observation that follows the last action and reward recorded."""
+    return observation_action_reward.OAR(observation, self._action, self._reward)
+
+  def first(self, timestep: dm_env.TimeStep) -> dm_env.TimeStep:
+    self.reset()
+    return timestep._replace(observation=self.observation(timestep.observation))
+
+  def step(self, action, timestep: dm_env.TimeStep) -> dm_env.TimeStep:
+    """Records `action` and the reward that followed it; the timestep with an OAR."""
+    self._action = np.asarray(action, self._action_spec.dtype).reshape(self._action_spec.shape)
+    self._reward = tree.map_structure(lambda s, r: np.asarray(r, s.dtype).reshape(s.shape),
+                                      self._reward_spec, timestep.reward)
+    return timestep._replace(observation=self.observation(timestep.observation))
+
+
 class FtwActor(acme.Actor):
-  """Acts for one environment stream; the adders receive every transition."""
+  """Acts for one environment stream; the adders receive every transition.
+
+  With `environment_spec` (a plain spec, whose observations are not OARs) the actor wraps each
+  observation as an OAR itself, for the network and the adders alike.
+  """
 
   def __init__(self, network, adder: Optional[adders.Adder] = None,
                reward_prediction_adder: Optional[adders.Adder] = None,
                variable_client: Optional[variable_utils.VariableClient] = None,
-               uint_pixels_to_float: bool = True, seed: int = 0, jit_compile: bool = False):
+               uint_pixels_to_float: bool = True, *, seed: int = 0, jit_compile: bool = False,
+               environment_spec: Optional[specs.EnvironmentSpec] = None):
     del uint_pixels_to_float  # The network's torso scales uint8 pixels itself (defect D1).
+    self._wrapping = OarWrapping(environment_spec) if environment_spec is not None else None
     self._network = network
     self._policy = make_policy(network, jit_compile)
     self._adder = (CombinedAdder(adder, reward_prediction_adder)
@@ -91,6 +129,8 @@ class FtwActor(acme.Actor):
     self._extras = None
 
   def select_action(self, observation) -> np.ndarray:
+    if self._wrapping is not None:
+      observation = self._wrapping.observation(observation)
     if self._state is None:
       self._state = self._network.initial_state(1)
     seed = tf.constant(self._rng.integers(0, 2**31 - 1, size=2), tf.int64)
@@ -103,10 +143,14 @@ class FtwActor(acme.Actor):
   def observe_first(self, timestep: dm_env.TimeStep):
     self._state = None
     self._is_first = True
+    if self._wrapping is not None:
+      timestep = self._wrapping.first(timestep)
     if self._adder is not None:
       self._adder.add_first(timestep)
 
   def observe(self, action, next_timestep: dm_env.TimeStep):
+    if self._wrapping is not None:
+      next_timestep = self._wrapping.step(action, next_timestep)
     if self._adder is not None:
       self._adder.add(action, next_timestep, self._extras)
 

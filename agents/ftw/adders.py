@@ -5,7 +5,12 @@ their boundary row, so every transition is trained on; fix of defect D10) to eve
 `priority_fns`, storing the recurrent core state of the first row only (a DNC state is ~1 MB per
 row). Row t holds o_t (an OAR), a_t, the events rho_t that followed a_t, the discount and the
 behaviour logits; an episode of L steps gives L + 1 rows, the last one only a bootstrap
-observation. An episode tail too short for a full unroll is dropped (no padding).
+observation. No transition is dropped at an episode's end: the rows after the last full unroll
+are written as one more unroll, either the episode's last T rows (overlapping the previous
+unroll by more than one row; `pad_end_of_episode=False`) or the remaining rows followed by
+padding rows (`pad_end_of_episode=True`). An episode shorter than one unroll is always padded.
+`extras['mask']` marks the rows whose transition is real (1) against the bootstrap row and the
+padding rows (0); the learner trains on masked rows only.
 
 `RewardWindowAdder` offers, after every step, the last k frames with their events to one of two
 tables: the non-zero table if the last step had any event (fix of defect D7), else the zero
@@ -65,13 +70,15 @@ def _wait(operation, timeout_ms: int):
 class FirstStateSequenceAdder(adders.Adder):
   """Unrolls of `sequence_length` rows every `period` rows (default T - 1), first core state only.
 
-  `extras` given to `add` must hold 'logits' and 'core_state' (the state before the step).
+  `extras` given to `add` must hold 'logits' and 'core_state' (the state before the step). At an
+  episode's end the rows not yet in an unroll are written too (see the module docstring): as
+  the episode's last T rows, or with `pad_end_of_episode` as a padded unroll.
   """
 
   def __init__(self, client: reverb.Client, sequence_length: int,
                priority_fns: Mapping[str, Optional[reverb_base.PriorityFn]],
                period: Optional[int] = None, max_in_flight_items: int = 2,
-               flush_timeout_ms: int = 1000):
+               flush_timeout_ms: int = 1000, pad_end_of_episode: bool = False):
     if sequence_length < 2:
       raise ValueError(f'sequence_length must be at least 2, got {sequence_length}')
     self._client = client
@@ -82,9 +89,11 @@ class FirstStateSequenceAdder(adders.Adder):
     self._tables = dict(priority_fns)
     self._max_in_flight_items = max_in_flight_items
     self._flush_timeout_ms = flush_timeout_ms
+    self._pad_end_of_episode = pad_end_of_episode
     self._writer = None
     self._observation = None
     self._rows = 0
+    self._written_until = 0  # Rows [0, this) of the episode are in unrolls already.
 
   def _ensure_writer(self):
     if self._writer is None:
@@ -96,9 +105,12 @@ class FirstStateSequenceAdder(adders.Adder):
     self._ensure_writer()
     self._observation = timestep.observation
     self._rows = 0
+    self._written_until = 0
 
-  def _append_row(self, action, reward, discount, logits, core_state):
-    stores_state = self._rows % self._period == 0
+  def _append_row(self, action, reward, discount, logits, core_state, mask: bool = True):
+    # Rows that may start an unroll keep their core state (None leaves are not stored): every
+    # period-th row; without padding every row, since an episode's last T rows may start anywhere.
+    stores_state = self._rows % self._period == 0 or not self._pad_end_of_episode
     self._writer.append({
         'observation': self._observation,
         'action': action,
@@ -106,7 +118,7 @@ class FirstStateSequenceAdder(adders.Adder):
         'discount': discount,
         'start_of_episode': self._rows == 0,
         # Only rows that start an unroll keep their core state (None leaves are not stored).
-        'extras': {'logits': logits,
+        'extras': {'logits': logits, 'mask': np.bool_(mask),
                    'core_state': (core_state if stores_state
                                   else tree.map_structure(lambda _: None, core_state))},
     })
@@ -115,6 +127,8 @@ class FirstStateSequenceAdder(adders.Adder):
       self._create_items()
 
   def _create_items(self):
+    """Writes the last T rows appended as one unroll to every table."""
+    self._written_until = self._rows
     history = self._writer.history
     window = slice(-self._length, None)
     first = slice(-self._length, -self._length + 1)
@@ -125,6 +139,7 @@ class FirstStateSequenceAdder(adders.Adder):
         discount=history['discount'][window],
         start_of_episode=history['start_of_episode'][window],
         extras={'logits': history['extras']['logits'][window],
+                'mask': history['extras']['mask'][window],
                 'core_state': tree.map_structure(lambda c: c[first],
                                                  history['extras']['core_state'])})
     for table, priority_fn in self._tables.items():
@@ -144,10 +159,27 @@ class FirstStateSequenceAdder(adders.Adder):
     if next_timestep.last():
       # The final row carries only the last observation (its value bootstraps nothing, since the
       # discount before it is 0, but it lets the last transition be trained on).
-      self._append_row(np.zeros_like(action), np.zeros_like(next_timestep.reward, np.float32),
-                       np.float32(0.0), np.zeros_like(extras['logits']),
-                       tree.map_structure(np.zeros_like, extras['core_state']))
+      blank = (np.zeros_like(action), np.zeros_like(next_timestep.reward, np.float32),
+               np.float32(0.0), np.zeros_like(extras['logits']),
+               tree.map_structure(np.zeros_like, extras['core_state']))
+      self._append_row(*blank, mask=False)
+      self._write_tail(blank)
       self.reset()
+
+  def _write_tail(self, blank):
+    """Writes the rows after the last unroll (if any transition is among them) as one unroll."""
+    if self._written_until == self._rows:
+      return  # The last unroll ended on the bootstrap row: every transition is in one.
+    if self._rows >= self._length and not self._pad_end_of_episode:
+      self._create_items()  # The episode's last T rows.
+      return
+    # Padding rows repeat the bootstrap observation with blank fields, until the tail unroll,
+    # which starts at the first row not yet trained on as a transition, is T rows long.
+    start = max(self._written_until - 1, 0)
+    while self._rows - start < self._length:
+      self._append_row(*blank, mask=False)
+    if self._written_until != self._rows:  # (The last padding row may have completed it.)
+      self._create_items()
 
   def reset(self):
     if self._writer is not None:
@@ -155,6 +187,7 @@ class FirstStateSequenceAdder(adders.Adder):
             self._flush_timeout_ms)
     self._observation = None
     self._rows = 0
+    self._written_until = 0
 
   def flush(self):
     """Waits until every item created so far has reached its tables."""
@@ -172,11 +205,13 @@ class FirstStateSequenceAdder(adders.Adder):
     full = lambda s: spec(sequence_length, s)  # pylint: disable=unnecessary-lambda-assignment
     return reverb_base.Step(
         observation=tree.map_structure(full, environment_spec.observations),
-        action=full(environment_spec.actions),
-        reward=full(environment_spec.rewards),
-        discount=full(environment_spec.discounts),
+        # The dtypes the adder writes, whatever the environment's (dm_env's discounts are float64).
+        action=spec(sequence_length, specs.Array(environment_spec.actions.shape, np.int32)),
+        reward=spec(sequence_length, specs.Array(environment_spec.rewards.shape, np.float32)),
+        discount=spec(sequence_length, specs.Array(environment_spec.discounts.shape, np.float32)),
         start_of_episode=tf.TensorSpec([sequence_length], tf.bool),
         extras={'logits': full(extras_spec['logits']),
+                'mask': tf.TensorSpec([sequence_length], tf.bool),
                 'core_state': tree.map_structure(lambda s: spec(1, s),
                                                  extras_spec['core_state'])})
 
@@ -228,7 +263,7 @@ class RewardWindowAdder(adders.Adder):
         window = slice(-self._length, None)
         self._writer.create_item(
             self._nonzero_table if nonzero else self._zero_table, 1.0,
-            {'observation': history['observation'][window],
+            {'observation': tree.map_structure(lambda c: c[window], history['observation']),
              'reward': history['reward'][window]})
     if next_timestep.last():
       self.reset()
@@ -245,10 +280,10 @@ class RewardWindowAdder(adders.Adder):
 
   @classmethod
   def signature(cls, environment_spec: specs.EnvironmentSpec, sequence_length: int = 3):
-    frames = environment_spec.observations
-    frames = getattr(frames, 'observation', frames)  # The pixels of an OAR.
-    return {'observation': tf.TensorSpec([sequence_length] + list(frames.shape),
-                                         tf.as_dtype(frames.dtype)),
+    frames = _pixels(environment_spec.observations)  # The observation part of an OAR (a nest).
+    return {'observation': tree.map_structure(
+                lambda s: tf.TensorSpec([sequence_length] + list(s.shape), tf.as_dtype(s.dtype)),
+                frames),
             'reward': tf.TensorSpec([sequence_length] + list(environment_spec.rewards.shape),
                                     tf.float32)}
 
@@ -261,5 +296,6 @@ class RewardWindowAdder(adders.Adder):
 
 
 def _pixels(observation):
+  """The observation part of an OAR (the whole observation otherwise)."""
   return getattr(observation, 'observation', observation)
 

@@ -73,7 +73,7 @@ class FtwLearner(learning.Learner):
                learning_rate_decay_steps: int = 0, can_sample=None, can_sample_auxiliary=None,
                uint_pixels_to_float: bool = True, learner_id: int = 0,
                counter: Optional[counting.Counter] = None,
-               logger: Optional[loggers.Logger] = None, pixel_control_cell_size: int = 4,
+               logger: Optional[loggers.Logger] = None, *, pixel_control_cell_size: int = 4,
                pixel_control_crop: int = 2, pixel_control_discount: float = 0.9,
                jit_compile: bool = False):
     if not hasattr(policy_network, 'unroll'):
@@ -165,9 +165,14 @@ class FtwLearner(learning.Learner):
                                  self._max_gradient_norm)
 
   def _main_update(self, observations, actions, events, discounts, behaviour_logits,
-                   core_state):
+                   core_state, mask=None):
     observations, actions, events, discounts, behaviour_logits = _time_major(
         (observations, actions, events, discounts, behaviour_logits))
+    if mask is None:
+      mask = tf.ones_like(discounts, tf.bool)
+    else:
+      mask = _time_major(mask)
+    rows = _Rows(mask)
     decay = (1.0 - tf.minimum(tf.cast(self._num_steps, tf.float32), self._decay_steps) /
              self._decay_steps) if self._decay_steps > 0 else 1.0
     self._effective_learning_rate.assign(self._learning_rate * decay)
@@ -175,42 +180,58 @@ class FtwLearner(learning.Learner):
       (logits, values, core_outputs), _ = self._network.unroll(observations, core_state)
       rewards = self._internal_rewards.reward(events)
       rewards = tf.clip_by_value(rewards, -self._max_abs_reward, self._max_abs_reward)
-      # Sums over transitions 0..T-2; V_{T-1} bootstraps (spec 4.2).
-      discounts = self._discount * discounts
+      rewards = rewards * rows.transitions_f
+      # Sums over transitions 0..T-2; V_{T-1} bootstraps (spec 4.2). In a padded unroll the
+      # transitions from the bootstrap row k on are left out: their rewards are 0, discounts 1
+      # and values V_k, so that their V-trace errors vanish and V_k bootstraps row k - 1.
+      discounts = tf.where(rows.transitions, self._discount * discounts, 1.0)
+      values_for_targets = tf.where(rows.before_bootstrap, values, rows.at_bootstrap(values))
       _, terms = core_losses.actor_critic_loss(
-          logits[:-1], values[:-1], actions[:-1], rewards[:-1], discounts[:-1], values[-1],
-          behaviour_logits[:-1], returns='vtrace', reduction='sum')
+          logits[:-1], values_for_targets[:-1], actions[:-1], rewards[:-1], discounts[:-1],
+          values_for_targets[-1], behaviour_logits[:-1], returns='vtrace', reduction='sum',
+          mask=rows.transitions_f[:-1])
       metrics = {'policy_gradient_loss': terms['policy_loss'],
                  'critic_loss': self._baseline_cost * terms['baseline_loss'],
                  'entropy_loss': self._costs['entropy'] * -terms['entropy']}
       if isinstance(core_outputs, ftw_networks.RPTHOutput):
         prior, posterior = core_outputs.distribution_params
         metrics['kld_prior_fixed_loss'] = self._costs['kld_prior_fixed'] * losses.fixed_prior_kl(
-            prior.loc, prior.scale, core_outputs.slow_core_updated,
+            prior.loc, prior.scale, core_outputs.slow_core_updated * rows.real_f,
             ftw_networks.FIXED_PRIOR_SCALE)
         metrics['kld_prior_posterior_loss'] = (
             self._costs['kld_prior_posterior'] *
-            losses.prior_posterior_kl(posterior.loc, posterior.scale, prior.loc, prior.scale))
+            losses.prior_posterior_kl(posterior.loc, posterior.scale, prior.loc, prior.scale,
+                                      mask=rows.real_f))
       loss = tf.add_n(list(metrics.values()))
     finite, norm = self._update_if_finite(loss, tape, self._network, self._optimizer)
     metrics.update(loss=loss, gradient_norm=norm, finite=finite,
-                   mean_internal_reward=tf.reduce_mean(rewards[:-1]))
+                   mean_internal_reward=tf.reduce_sum(rewards[:-1]) / tf.maximum(
+                       tf.reduce_sum(rows.transitions_f[:-1]), 1.0))
     return metrics
 
-  def _pixel_control_update(self, observations, actions, core_state):
+  def _pixel_control_update(self, observations, actions, core_state, mask=None):
     observations, actions = _time_major((observations, actions))
+    mask = tf.ones_like(actions, tf.bool) if mask is None else _time_major(mask)
+    rows = _Rows(mask)
+    # In a padded unroll the last real transition (into the bootstrap row k) ends the pseudo-
+    # rewards' returns, and the padding transitions are left out.
+    discount = self._pc_discount * tf.cast(rows.continues, tf.float32)[:-1]
+    crop = ftw_networks.pixel_control_crop(observations.observation.shape[2:],
+                                           self._pc_cell_size, self._pc_crop)
     with tf.GradientTape() as tape:
       q_values, _ = self._pc_network.unroll(observations, core_state)
       frames = ftw_networks.pixels_to_float(observations.observation)
       loss = self._costs['pixel_control'] * losses.pixel_control_loss(
-          frames, actions[:-1], q_values, self._pc_cell_size, self._pc_crop, self._pc_discount)
+          frames, actions[:-1], q_values, self._pc_cell_size, crop, discount,
+          mask=rows.transitions_f[:-1])
     finite, _ = self._update_if_finite(loss, tape, self._pc_network, self._pc_optimizer)
     return {'pixel_control_loss': loss, 'finite': finite}
 
   def _reward_prediction_update(self, zero_frames, nonzero_frames, nonzero_events):
-    frames = tf.concat([zero_frames, nonzero_frames], axis=0)
+    frames = tf.nest.map_structure(lambda z, n: tf.concat([z, n], axis=0), zero_frames,
+                                   nonzero_frames)  # Nested observations too.
     rewards = self._internal_rewards.reward(nonzero_events[:, -1])
-    labels = tf.concat([tf.zeros(tf.shape(zero_frames)[:1], tf.int32),
+    labels = tf.concat([tf.zeros(tf.shape(tf.nest.flatten(zero_frames)[0])[:1], tf.int32),
                         losses.reward_prediction_labels(rewards)], axis=0)
     with tf.GradientTape() as tape:
       logits = self._rp_network(frames)
@@ -237,7 +258,8 @@ class FtwLearner(learning.Learner):
     sample = next(self._dataset).data
     metrics = self._main_update(_oar(sample.observation), sample.action, sample.reward,
                                 sample.discount, sample.extras['logits'],
-                                self._core_state(sample.extras['core_state']))
+                                self._core_state(sample.extras['core_state']),
+                                sample.extras.get('mask'))
     metrics = tf2_utils.to_numpy(metrics)
     self._check(metrics, 'main', 'loss')
     if self._can_sample_auxiliary():
@@ -250,7 +272,8 @@ class FtwLearner(learning.Learner):
     if self._pc_network is not None:
       sample = next(self._pc_dataset).data
       pc = tf2_utils.to_numpy(self._pixel_control_update(
-          _oar(sample.observation), sample.action, self._core_state(sample.extras['core_state'])))
+          _oar(sample.observation), sample.action, self._core_state(sample.extras['core_state']),
+          sample.extras.get('mask')))
       self._check(pc, 'pixel control', 'pixel_control_loss')
       metrics.update(pc)
     if self._rp_network is not None:
@@ -286,6 +309,31 @@ class FtwLearner(learning.Learner):
 
   def set_step(self, step: int):
     self._num_steps.assign(int(step))
+
+
+class _Rows:
+  """Which rows of time-major unrolls [T, B] are real, from the adders' row mask.
+
+  The mask is 1 for rows whose transition is real; the rows after them in an unroll are the
+  episode's bootstrap row k (its last observation) and padding. k is T - 1 in an unpadded unroll.
+  """
+
+  def __init__(self, mask: tf.Tensor):
+    length = tf.shape(mask)[0]
+    self.transitions = tf.cast(mask, tf.bool)
+    self.transitions_f = tf.cast(self.transitions, tf.float32)
+    self._k = tf.minimum(tf.reduce_sum(tf.cast(self.transitions, tf.int32), axis=0),
+                         length - 1)  # [B]
+    index = tf.range(length)[:, None]
+    self.before_bootstrap = index < self._k[None]
+    self.real_f = tf.cast(index <= self._k[None], tf.float32)  # Observations, not padding.
+    # Transitions whose successor is not the bootstrap row of a padded unroll.
+    self.continues = tf.logical_or(index + 1 < self._k[None], self._k[None] == length - 1)
+
+  def at_bootstrap(self, values: tf.Tensor) -> tf.Tensor:
+    """[T, B] copies of values[k] (per batch row)."""
+    picked = tf.gather(tf.transpose(values), self._k, batch_dims=1)  # [B]
+    return tf.broadcast_to(picked[None], tf.shape(values))
 
 
 def _oar(observation) -> ftw_networks.OAR:

@@ -22,24 +22,36 @@ def fixed_prior_kl(prior_loc, prior_scale, slow_core_updated, fixed_scale: float
   return tf.reduce_sum(kl * slow_core_updated)
 
 
-def prior_posterior_kl(posterior_loc, posterior_scale, prior_loc, prior_scale) -> tf.Tensor:
-  """sum_t KL(posterior_t || prior_t): L_KLpp, with gradients into both."""
-  return tf.reduce_sum(kl_diagonal_gaussians(posterior_loc, posterior_scale, prior_loc,
-                                             prior_scale))
+def prior_posterior_kl(posterior_loc, posterior_scale, prior_loc, prior_scale,
+                       mask=None) -> tf.Tensor:
+  """sum_t KL(posterior_t || prior_t): L_KLpp, with gradients into both; `mask` [T, B] leaves out
+  padding rows."""
+  kl = kl_diagonal_gaussians(posterior_loc, posterior_scale, prior_loc, prior_scale)
+  return tf.reduce_sum(kl if mask is None else kl * mask)
 
 
-def pixel_control_loss(observations, actions, q_values, cell_size: int, crop: int,
-                       discount: float = 0.9) -> tf.Tensor:
+def pixel_control_loss(observations, actions, q_values, cell_size: int, crop,
+                       discount=0.9, mask=None) -> tf.Tensor:
   """n-step Q(lambda=1) loss of every pixel-control cell, summed over time, cells and batch.
 
   observations [T, B, H, W, C] in [0, 1]; actions [T-1, B]; q_values [T, B, h, w, A]. The
-  pseudo-reward of a cell is the mean absolute change of its pixels (trfl, as UNREAL).
+  pseudo-reward of a cell is the mean absolute change of its pixels (trfl, as UNREAL). `crop`
+  is the border removed from every side (an int) or ((top, bottom), (left, right)) in pixels
+  (see `networks.pixel_control_crop`). `discount` is a scalar or [T-1, B]; `mask` [T-1, B]
+  leaves out the transitions of padding rows.
   """
-  crop_dims = (crop, -crop) if crop else (None, None)
+  if isinstance(crop, int):
+    crop = ((crop, crop), (crop, crop))
+  height, width = observations.shape[2], observations.shape[3]
+  (top, bottom), (left, right) = crop
   loss = trfl.pixel_control_loss(observations, actions, q_values, cell_size=cell_size,
                                  discount_factor=discount, scale=1.0,
-                                 crop_height_dim=crop_dims, crop_width_dim=crop_dims)
-  return tf.reduce_sum(loss.loss)
+                                 crop_height_dim=(top, height - bottom),
+                                 crop_width_dim=(left, width - right))
+  spatial = loss.extra.spatial_loss  # [T-1, B, h, w]
+  if mask is not None:
+    spatial = spatial * mask[:, :, None, None]
+  return tf.reduce_sum(spatial)
 
 
 def reward_prediction_labels(rewards: tf.Tensor) -> tf.Tensor:

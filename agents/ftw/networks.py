@@ -18,6 +18,7 @@ import sonnet as snt
 from sonnet.src import initializers as snt_initializers
 from sonnet.src import utils as snt_utils
 import tensorflow as tf
+import tree
 
 from agents.core import acting as core_acting
 from agents.ftw import dnc
@@ -428,10 +429,84 @@ class RewardPredictionNetwork(snt.Module):
     return self._head(snt.flatten(embeddings))
 
 
+def pixel_control_crop(observation_shape, cell_size: int,
+                       crop: int) -> Tuple[Tuple[int, int], Tuple[int, int]]:
+  """((top, bottom), (left, right)): the pixels pixel control leaves out at each border.
+
+  `crop` pixels at every border, plus, where the rest of a side is not a whole number of
+  `cell_size` cells, the remainder: its smaller half at the top (left), the rest at the bottom
+  (right). So an 11x11 view with 4x4 cells and no crop keeps its central 8x8 pixels (2x2 cells):
+  ((1, 2), (1, 2)). Raises ValueError if not even one cell fits.
+  """
+  sides = []
+  for size in observation_shape[:2]:
+    inner = size - 2 * crop
+    if inner < cell_size:
+      raise ValueError(f'pixel control: a {tuple(observation_shape[:2])} view cropped by {crop} '
+                       f'holds no {cell_size}x{cell_size} cell')
+    remainder = inner % cell_size
+    sides.append((crop + remainder // 2, crop + remainder - remainder // 2))
+  return tuple(sides)
+
+
 def pixel_control_grid(observation_shape, cell_size: int, crop: int) -> Tuple[int, int]:
-  """The pixel-control grid: (H - 2 crop) / cell_size by (W - 2 crop) / cell_size cells."""
-  height, width = observation_shape[0] - 2 * crop, observation_shape[1] - 2 * crop
-  if height <= 0 or width <= 0 or height % cell_size or width % cell_size:
-    raise ValueError(f'pixel control: a {observation_shape[:2]} view cropped by {crop} is not '
-                     f'a whole number of {cell_size}x{cell_size} cells')
-  return height // cell_size, width // cell_size
+  """The pixel-control grid: the whole cells of the view within `pixel_control_crop`."""
+  (top, bottom), (left, right) = pixel_control_crop(observation_shape, cell_size, crop)
+  return ((observation_shape[0] - top - bottom) // cell_size,
+          (observation_shape[1] - left - right) // cell_size)
+
+
+def is_image(spec) -> bool:
+  """Whether an observation spec is one image, [H, W, C] (what the convolutional torso and pixel
+  control read)."""
+  return hasattr(spec, 'shape') and len(spec.shape) == 3
+
+
+class MlpTorso(snt.Module):
+  """Flatten, then an MLP with ReLUs: the default torso of vector and matrix observations."""
+
+  def __init__(self, hidden_sizes: Sequence[int] = (256, 256), name: str = 'mlp_torso'):
+    super().__init__(name=name)
+    self._mlp = snt.nets.MLP(list(hidden_sizes), activate_final=True)
+
+  def __call__(self, observation: tf.Tensor) -> tf.Tensor:
+    x = tf.cast(observation, tf.float32)
+    size = x.shape[1:].num_elements()
+    return self._mlp(tf.reshape(x, [-1, size]))
+
+
+class NestedTorso(snt.Module):
+  """One torso per leaf of a nested observation; their features concatenated (leaf order of
+  `tree.flatten`)."""
+
+  def __init__(self, torsos: Sequence[snt.Module], name: str = 'nested_torso'):
+    super().__init__(name=name)
+    self._torsos = list(torsos)
+
+  def __call__(self, observation) -> tf.Tensor:
+    leaves = tree.flatten(observation)
+    if len(leaves) != len(self._torsos):
+      raise ValueError(f'NestedTorso has {len(self._torsos)} torsos but the observation has '
+                       f'{len(leaves)} leaves')
+    return tf.concat([torso(leaf) for torso, leaf in zip(self._torsos, leaves)], axis=-1)
+
+
+def make_torso(observation_spec, hidden_size: int = 256,
+               conv_filters=((32, 8, 4), (64, 4, 2)),
+               residual_filters=((64, 3, 1), (64, 3, 1))) -> snt.Module:
+  """The default torso for an observation spec (the observation part of an OAR, not the OAR).
+
+  Images ([H, W, C]) get the convolutional `FtwTorso`; vectors, matrices and scalars an
+  `MlpTorso` (flatten, two ReLU layers of `hidden_size`); a nest one of these per leaf, their
+  features concatenated (`NestedTorso`).
+  """
+
+  def leaf_torso(spec):
+    if is_image(spec):
+      return FtwTorso(conv_filters, residual_filters, hidden_size)
+    return MlpTorso((hidden_size, hidden_size))
+
+  leaves = tree.flatten(observation_spec)
+  if len(leaves) == 1 and not tree.is_nested(observation_spec):
+    return leaf_torso(observation_spec)
+  return NestedTorso([leaf_torso(spec) for spec in leaves])

@@ -1,8 +1,10 @@
 """The original package's helpers (spec 2.5): tables, datasets, adders, hyperparameters, rewards.
 
-Names, parameters and defaults follow `ftw.agents.tf.ftw.utils`. Keyword arguments beyond the
-original's: the table signatures' shapes (Reverb datasets are built from them), a `table_suffix`
-so that one Reverb server holds the tables of a whole population, and random generators.
+Names, positional parameters and defaults follow `ftw.agents.tf.ftw.utils` (spec 2.5), so the
+original's calls work unchanged. Keyword-only arguments beyond the original's: the shapes of the
+table signatures (without them tables have none, and the datasets take the shapes from their
+own arguments instead), a `table_suffix` so that one Reverb server holds the tables of a whole
+population, and random generators.
 """
 
 import collections
@@ -35,19 +37,26 @@ def create_reverb_tables(batch_size: int, max_queue_size: int, use_pixel_control
                          use_reward_prediction: bool = False,
                          max_pixel_control_buffer_size: int = 100,
                          max_reward_pred_buffer_size: int = 800, *,
-                         environment_spec: specs.EnvironmentSpec, extras_spec,
-                         sequence_length: int, reward_prediction_sequence_length: int = 3,
-                         table_suffix: str = ''):
+                         environment_spec: Optional[specs.EnvironmentSpec] = None,
+                         extras_spec=None, sequence_length: Optional[int] = None,
+                         reward_prediction_sequence_length: int = 3, table_suffix: str = ''):
   """(tables, can_sample_queue, can_sample_auxiliary) with the sizes and limiters of spec 5.1.
 
   The queue hands each unroll to the learner exactly once (writers wait when it is full); the
   pixel-control replay keeps the last unrolls for uniform sampling; the two reward-prediction
   replays keep recent windows with and without events. The `can_sample` functions read the
   in-process tables (learners ask their datasets instead: `ReverbBatchIterator.ready`).
+  With `environment_spec`, `extras_spec` and `sequence_length` the tables get signatures
+  (the unroll tables need all three); without, none, as the original's.
   """
   names = table_names(table_suffix)
-  sequence_signature = ftw_adders.FirstStateSequenceAdder.signature(
-      environment_spec, extras_spec, sequence_length)
+  sequence_signature = window_signature = None
+  if environment_spec is not None:
+    window_signature = ftw_adders.RewardWindowAdder.signature(
+        environment_spec, reward_prediction_sequence_length)
+    if extras_spec is not None and sequence_length is not None:
+      sequence_signature = ftw_adders.FirstStateSequenceAdder.signature(
+          environment_spec, extras_spec, sequence_length)
   tables = [reverb.Table.queue(names.queue, max_queue_size, signature=sequence_signature)]
   if use_pixel_control:
     tables.append(reverb.Table(
@@ -55,8 +64,6 @@ def create_reverb_tables(batch_size: int, max_queue_size: int, use_pixel_control
         max_size=max_pixel_control_buffer_size, rate_limiter=reverb.rate_limiters.MinSize(
             batch_size), signature=sequence_signature))
   if use_reward_prediction:
-    window_signature = ftw_adders.RewardWindowAdder.signature(
-        environment_spec, reward_prediction_sequence_length)
     for name in (names.nonzero_reward, names.zero_reward):
       tables.append(reverb.Table(
           name, sampler=reverb.selectors.Uniform(), remover=reverb.selectors.Fifo(),
@@ -108,50 +115,59 @@ def inserted_items(table_or_client, table: str, timeout_s: int = 5) -> Optional[
 def create_datasets(learner_client, environment_spec: specs.EnvironmentSpec, batch_size: int,
                     sequence_length: int, extra_spec=None, use_pixel_control: bool = False,
                     use_reward_prediction: bool = False,
-                    reward_prediction_sequence_length: int = 3, table_suffix: str = ''):
+                    reward_prediction_sequence_length: int = 3, *, table_suffix: str = ''):
   """(queue, pixel control, nonzero RP, zero RP) batch iterators; None for disabled tasks.
 
   Each is an `agents.core.datasets.ReverbBatchIterator` yielding numpy batches [B, ...] (B / 2
   for the reward-prediction tables), the queue's in FIFO order and losslessly, and each says
-  whether it can give a batch now (`ready()`). Shapes come from the table signatures, so
-  `environment_spec`, `sequence_length`, `extra_spec` are only kept for the original's API.
+  whether it can give a batch now (`ready()`). An item's structure is its table's signature;
+  for tables without one (the original's), the one `environment_spec`, `sequence_length` and
+  `extra_spec` (logits and core state, without batch axes) give.
   """
-  del environment_spec, sequence_length, extra_spec, reward_prediction_sequence_length
   address = getattr(learner_client, 'server_address', learner_client)
   names = table_names(table_suffix)
+  sequence_signature = window_signature = None
+  if environment_spec is not None:
+    window_signature = ftw_adders.RewardWindowAdder.signature(
+        environment_spec, reward_prediction_sequence_length)
+    if extra_spec is not None:
+      sequence_signature = ftw_adders.FirstStateSequenceAdder.signature(
+          environment_spec, extra_spec, sequence_length)
 
-  def iterator(table, size):
-    return core_datasets.ReverbBatchIterator(address, table, size)
+  def iterator(table, size, signature):
+    return core_datasets.ReverbBatchIterator(address, table, size, signature=signature)
 
-  queue = iterator(names.queue, batch_size)
-  pixel_control = iterator(names.pixel_control, batch_size) if use_pixel_control else None
+  queue = iterator(names.queue, batch_size, sequence_signature)
+  pixel_control = (iterator(names.pixel_control, batch_size, sequence_signature)
+                   if use_pixel_control else None)
   nonzero = zero = None
   if use_reward_prediction:
-    nonzero = iterator(names.nonzero_reward, batch_size // 2)
-    zero = iterator(names.zero_reward, batch_size // 2)
+    nonzero = iterator(names.nonzero_reward, batch_size // 2, window_signature)
+    zero = iterator(names.zero_reward, batch_size // 2, window_signature)
   return queue, pixel_control, nonzero, zero
 
 
 def create_adders(server_address, sequence_length: int, use_pixel_control: bool = False,
                   use_reward_prediction: bool = False, reward_prediction_sequence_length: int = 3,
                   reward_prediction_sequence_period: int = 1, pad_end_of_episode: bool = False,
-                  delta_encoded: bool = True, table_suffix: str = ''):
+                  delta_encoded: bool = True, *, table_suffix: str = ''):
   """(unroll adder, reward-prediction adder or None) writing to the tables of `table_suffix`.
 
-  `server_address` may also be a `reverb.Client`. Unrolls are never padded (tails shorter than
-  an unroll are dropped), and Reverb's trajectory writer chooses its own chunk encoding, so
-  `pad_end_of_episode=True` is refused and `delta_encoded` has no effect.
+  `server_address` may also be a `reverb.Client`. No transition is dropped at an episode's end:
+  the rows after the last full unroll are written as the episode's last `sequence_length` rows
+  or, with `pad_end_of_episode` (and for episodes shorter than one unroll), followed by padding
+  rows that the learner leaves out (see `adders.FirstStateSequenceAdder`). Reverb's trajectory
+  writer chooses its own chunk encoding, so `delta_encoded` has no effect.
   """
   del delta_encoded
-  if pad_end_of_episode:
-    raise ValueError('pad_end_of_episode=True is not supported: unrolls are never padded')
   client = (server_address if isinstance(server_address, reverb.Client)
             else reverb.Client(server_address))
   names = table_names(table_suffix)
   priority_fns = {names.queue: None}
   if use_pixel_control:
     priority_fns[names.pixel_control] = None
-  adder = ftw_adders.FirstStateSequenceAdder(client, sequence_length, priority_fns)
+  adder = ftw_adders.FirstStateSequenceAdder(client, sequence_length, priority_fns,
+                                             pad_end_of_episode=pad_end_of_episode)
   rp_adder = None
   if use_reward_prediction:
     rp_adder = ftw_adders.RewardWindowAdder(client, names.nonzero_reward, names.zero_reward,
