@@ -44,7 +44,7 @@ def test_single_process_runs_are_reproducible():
 
   def weights(seed):
     tf.random.set_seed(seed)
-    agent = _train('independent', 2000, seed, config, num_envs=4)
+    agent = _train('independent', 1000, seed, config, num_envs=4)
     assert int(agent.learner.state['num_steps'].numpy()) > 0
     return np.concatenate([v.numpy().ravel() for v in agent.network.variables])
 
