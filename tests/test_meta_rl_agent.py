@@ -1,4 +1,5 @@
-"""The meta-RL agent in one process: it learns, it is reproducible, and it refuses NaN losses."""
+"""The meta-RL agent in one process: it learns and it refuses NaN losses (seeded single-process
+runs repeat themselves: the core's property, tested with TVT's and FTW's agents)."""
 
 import numpy as np
 import pytest
@@ -37,20 +38,6 @@ def test_short_training_clearly_beats_random_on_independent_arms():
   # Uniform random play has expected regret 16.67 at t = 100.
   assert result.final_regret < 12.0, result.final_regret
   assert result.regret_standard_error < 0.5
-
-
-def test_single_process_runs_are_reproducible():
-  config = config_lib.MetaRLConfig(num_trials=20, unroll_length=10, batch_size=4)
-
-  def weights(seed):
-    tf.random.set_seed(seed)
-    agent = _train('independent', 1000, seed, config, num_envs=4)
-    assert int(agent.learner.state['num_steps'].numpy()) > 0
-    return np.concatenate([v.numpy().ravel() for v in agent.network.variables])
-
-  first = weights(0)
-  np.testing.assert_array_equal(first, weights(0))
-  assert not np.array_equal(first, weights(1))
 
 
 def test_nan_loss_is_refused_before_touching_the_weights():
