@@ -26,6 +26,7 @@ from agents.core import logging_utils
 from agents.core import rpc
 from agents.core import stopping
 from agents.ftw import acting
+from agents.ftw import adders as ftw_adders
 from agents.ftw import agent as agent_lib
 from agents.ftw import config as config_lib
 from agents.ftw import networks as ftw_networks
@@ -241,8 +242,11 @@ class ArenaWorker:
       lineups = [self._maybe_against_bots(lineup) for lineup in lineups]
       taken = []
       started = time.time()
-      results = play_matches(self._environments, lineups, self._policies,
-                             make_adder=lambda m: self._take_adder(m, taken))
+      try:
+        results = play_matches(self._environments, lineups, self._policies,
+                               make_adder=lambda m: self._take_adder(m, taken))
+      except ftw_adders.AdderStopped:  # The program stopped while a write waited for room.
+        results = None
       for member, adder in taken:
         self._pools[member].append(adder)
       if results is None:
