@@ -63,10 +63,11 @@ class PreviousActionRewardActor(acting.BatchedActor):
     self._trial = None  # [B]: the 0-based step within the episode.
 
   def _inputs(self, observations):
+    # No copies: every step replaces these arrays (np.where) rather than writing into them.
     return {networks.OBSERVATION: observations,
-            networks.PREVIOUS_ACTION: self._previous_action.copy(),
-            networks.PREVIOUS_REWARD: self._previous_reward.copy(),
-            networks.TRIAL: self._trial.copy()}
+            networks.PREVIOUS_ACTION: self._previous_action,
+            networks.PREVIOUS_REWARD: self._previous_reward,
+            networks.TRIAL: self._trial}
 
   def select_actions(self, observations) -> np.ndarray:
     return self._actor.select_actions(self._inputs(observations))
