@@ -19,6 +19,7 @@ through a pidfd, that the process signalled is this node's parent.
 
 import faulthandler
 import fcntl
+import gc
 import os
 import signal
 import sys
@@ -39,7 +40,10 @@ _WATCH_PERIOD_S = 0.5
 # What a node sends its launcher when the program is done (SIGTERM means stopped from outside).
 PROGRAM_DONE_SIGNAL = signal.SIGUSR2
 
+_FULL_GC_S = 10.0  # The least time between two collections of the oldest generation.
+
 _guarded = False
+_collector_started = False
 _orphaned = threading.Event()
 _node_lock_fd: Optional[int] = None
 
@@ -90,11 +94,46 @@ def guard_node():
     signal.signal(signal.SIGALRM, signal.SIG_DFL)
   # `kill -USR1 <pid>` writes every thread's stack to the node's log: where a stuck node is.
   faulthandler.register(signal.SIGUSR1, all_threads=True)
+  collect_garbage_in_own_thread()
   if os.getppid() != launcher:  # Died before this node got here.
     _stop_orphan(launcher)
     return
   threading.Thread(target=_watch_launcher, args=(launcher,), name='launcher-watchdog',
                    daemon=True).start()
+
+
+def collect_garbage_in_own_thread(poll_s: float = 0.05):
+  """Moves this process's cyclic garbage collection into a Python thread of its own.
+
+  An automatic collection runs in whichever thread allocates, courier's callback threads
+  included; one that there collects a courier client (clients sit in reference cycles) makes
+  the client join its own thread, and the process aborts ("terminate called without an active
+  exception"). So automatic collection is off, and a daemon thread collects as often as the
+  interpreter would have (its thresholds), the oldest generation at most once a `_FULL_GC_S`.
+  Objects alive now (modules, TensorFlow's) are frozen out of collections. Idempotent.
+  """
+  global _collector_started
+  if _collector_started:
+    return
+  _collector_started = True
+  gc.freeze()
+  gc.disable()
+  threading.Thread(target=_collect_garbage, args=(poll_s,), name='garbage-collector',
+                   daemon=True).start()
+
+
+def _collect_garbage(poll_s: float):
+  thresholds = gc.get_threshold()
+  last_full = time.monotonic()
+  while True:
+    time.sleep(poll_s)
+    counts = gc.get_count()
+    if counts[0] < thresholds[0]:
+      continue
+    generation = 1 if counts[1] >= thresholds[1] else 0
+    if counts[2] >= thresholds[2] and time.monotonic() - last_full >= _FULL_GC_S:
+      generation, last_full = 2, time.monotonic()
+    gc.collect(generation)
 
 
 def _watch_launcher(launcher: int):
