@@ -18,7 +18,9 @@ generated at every step of every seed, as the release's loop did) and that ratio
 agent on its tuned ProcMaze config (the paper's networks, 320 transitions per Q update),
 Q updates/s for 1 seed,
 30 seeds vmapped and 30 seeds one after another, and that ratio; and the same for the training
-loop's acting-and-storing steps (before training starts). Compilation is excluded (every
+loop's acting-and-storing steps (before training starts); the learner's GFLOP per update (XLA's
+cost analysis) and GFLOP/s with 30 seeds vmapped, as a fraction of a jitted dense matmul's
+GFLOP/s measured in the same run. Compilation is excluded (every
 function runs once before it is timed). All figures are from one run on this machine: compare
 ratios within a run, not across runs.
 """
@@ -168,13 +170,20 @@ def environment_figures(name: str, params: Dict) -> Dict[str, float]:
   return figures
 
 
-def agent_figures(agent: str) -> Dict[str, Dict[str, float]]:
-  """Q updates/s and acting-and-storing steps/s of one agent, 1 / 30 at once / 30 in turn."""
+def agent_figures(agent: str, peak_gflops: float) -> Dict[str, Dict[str, float]]:
+  """Q updates/s and acting-and-storing steps/s of one agent, 1 / 30 at once / 30 in turn,
+  and the learner's GFLOP/s (30 seeds vmapped) as a fraction of the matmul peak."""
   raw = tuned.make_config(agent, 'ProcMaze', 'high')
   raw.update(eval_frequency=FLAGS.collect_steps, num_steps=10 * FLAGS.collect_steps)
   timer = timing.AgentTimer(experiment.Experiment(config_lib.from_dict(raw)))
-  return {'Q updates/s': timer.q_updates(UPDATES[agent], FLAGS.passes),
-          'acting-and-storing steps/s': timer.acting_and_storing(FLAGS.passes)}
+  updates = timer.q_updates(UPDATES[agent], FLAGS.passes)
+  gflop_per_update = timer.q_update_flops() / 1e9
+  achieved = gflop_per_update * updates[f'{MANY} seeds vmapped']
+  return {'Q updates/s': updates,
+          'acting-and-storing steps/s': timer.acting_and_storing(FLAGS.passes),
+          'learner': {'GFLOP per update': gflop_per_update,
+                      f'GFLOP/s, {MANY} seeds vmapped': achieved,
+                      'fraction of matmul peak': achieved / peak_gflops}}
 
 
 def main(argv):
@@ -193,10 +202,15 @@ def main(argv):
     figures = environment_figures(name, params)
     results['environment steps/s'][name] = figures
     print(timing.row(f'{name} {params}', figures), flush=True)
-  print(f'agents on ProcMaze 4x4 (paper configs); ratio = ({MANY} seeds vmapped) / '
-        f'({MANY} seeds one after another):', flush=True)
+  if FLAGS.agents:
+    peak_gflops = timing.matmul_gflops()
+    results['matmul peak GFLOP/s'] = peak_gflops
+    print(f'agents on ProcMaze 4x4 (paper configs); ratio = ({MANY} seeds vmapped) / '
+          f'({MANY} seeds one after another); learner GFLOP from XLA\'s cost analysis (a '
+          f'loop body counted once) against a jitted 1024x1024 float32 matmul\'s '
+          f'{peak_gflops:.1f} GFLOP/s:', flush=True)
   for agent in FLAGS.agents:
-    figures = agent_figures(agent)
+    figures = agent_figures(agent, peak_gflops)
     results['agents'][agent] = figures
     for kind, values in figures.items():
       print(timing.row(f'{agent} {kind}', values), flush=True)

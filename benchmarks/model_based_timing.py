@@ -76,6 +76,32 @@ def at_once_and_one_after_another(function: Callable, make_argument: Callable,
           'ratio': sequential.sum() / at_once}
 
 
+def matmul_gflops(size: int = 1024, repeats: int = 8, min_seconds: float = 2.0) -> float:
+  """GFLOP/s of jitted float32 [size, size] x [size, size] matmuls: the device's dense limit.
+
+  `repeats` dependent products per call (2 size^3 FLOPs each); the fastest call counts.
+  """
+  a = jax.random.normal(jax.random.PRNGKey(0), (size, size)) / size**0.5
+
+  @jax.jit
+  def chain(x):
+    for _ in range(repeats):
+      x = x @ a
+    return x
+
+  seconds, _ = timed(chain, a, min_seconds=min_seconds)
+  return repeats * 2.0 * size**3 / seconds / 1e9
+
+
+def compiled_flops(function: Callable, *arguments) -> float:
+  """FLOPs of one call of jitted `function`, from XLA's cost analysis of the compiled program
+  (a loop's body counted once, as for `lax.scan`)."""
+  analysis = jax.jit(function).lower(*arguments).compile().cost_analysis()
+  if isinstance(analysis, (list, tuple)):  # JAX 0.4: one dict per program.
+    analysis = analysis[0]
+  return float(analysis['flops'])
+
+
 class AgentTimer:
   """Timed functions of one experiment's agent, on states whose replay buffers hold data.
 
@@ -110,6 +136,11 @@ class AgentTimer:
 
     return at_once_and_one_after_another(updates, self.filled_state, num_updates, passes, many)
 
+  def q_update_flops(self) -> float:
+    """FLOPs of one seed's Q update (model step, rollouts, Q step), by XLA's cost analysis."""
+    one_seed = jax.tree_util.tree_map(lambda x: x[0], self.filled_state(1, 0).agent_state)
+    return compiled_flops(self.exp.agent.update, one_seed, jax.random.PRNGKey(0))
+
   def acting_and_storing(self, passes: int, many: int = MANY) -> Dict[str, float]:
     """Environment steps/s of the loop before training starts (act, step, reset, store)."""
     return at_once_and_one_after_another(
@@ -125,7 +156,8 @@ class AgentTimer:
 
 
 def row(label: str, figures: Dict[str, float]) -> str:
-  """One printed line: a label, then each figure (rates as integers, ratios as 1.23x)."""
-  cells = [f'{k} {v:,.0f}' if not k.startswith('ratio') else f'{k} {v:.2f}x'
-           for k, v in figures.items()]
+  """One printed line: a label, then each figure (ratios as 1.23x, figures from 100 up as
+  integers, smaller ones to 3 significant digits)."""
+  cells = [f'{k} {v:.2f}x' if k.startswith('ratio') else
+           f'{k} {v:,.0f}' if abs(v) >= 100 else f'{k} {v:.3g}' for k, v in figures.items()]
   return f'  {label:28s} ' + ' | '.join(cells)

@@ -41,6 +41,7 @@ from agents.tvt import builder as builder_lib
 from agents.tvt import config as config_lib
 from agents.tvt import experiment
 from agents.tvt import summaries
+from environments.pycolab import objects
 
 _DEFAULTS = config_lib.TVTConfig()
 
@@ -70,6 +71,8 @@ flags.DEFINE_float('beta1', _DEFAULTS.beta1, 'Adam beta1.')
 flags.DEFINE_float('beta2', _DEFAULTS.beta2, 'Adam beta2.')
 flags.DEFINE_float('epsilon', _DEFAULTS.epsilon, 'Adam epsilon.')
 flags.DEFINE_integer('pycolab_num_apples', 10, 'Apples in the distractor phase (0 to 22).')
+flags.DEFINE_integer('pycolab_distractor_length', 90, 'Steps of the distractor phase (the '
+                     'delay between the explore and reward phases).')
 flags.DEFINE_float('pycolab_apple_reward_min', 1.0, 'Smallest apple reward.')
 flags.DEFINE_float('pycolab_apple_reward_max', 10.0, 'Largest apple reward.')
 flags.DEFINE_boolean('pycolab_fix_apple_reward_in_episode', True,
@@ -100,11 +103,16 @@ flags.DEFINE_float('checkpoint_minutes', 5.0, 'Minutes between checkpoints.')
 
 def environment_kwargs() -> dict:
   """The pycolab task's settings from the flags."""
-  return dict(num_apples=FLAGS.pycolab_num_apples,
-              apple_reward_min=FLAGS.pycolab_apple_reward_min,
-              apple_reward_max=FLAGS.pycolab_apple_reward_max,
-              fix_apple_reward_in_episode=FLAGS.pycolab_fix_apple_reward_in_episode,
-              final_reward=FLAGS.pycolab_final_reward, crop=FLAGS.pycolab_crop)
+  kwargs = dict(num_apples=FLAGS.pycolab_num_apples,
+                apple_reward_min=FLAGS.pycolab_apple_reward_min,
+                apple_reward_max=FLAGS.pycolab_apple_reward_max,
+                fix_apple_reward_in_episode=FLAGS.pycolab_fix_apple_reward_in_episode,
+                final_reward=FLAGS.pycolab_final_reward, crop=FLAGS.pycolab_crop)
+  # Recorded only when not the original's, so that earlier run directories still resume.
+  if FLAGS.pycolab_distractor_length != objects.DEFAULT_MAX_FRAMES_PER_PHASE['distractor']:
+    kwargs['max_frames_per_phase'] = dict(objects.DEFAULT_MAX_FRAMES_PER_PHASE,
+                                          distractor=FLAGS.pycolab_distractor_length)
+  return kwargs
 
 
 def _check_flags():
@@ -115,6 +123,7 @@ def _check_flags():
   cli.check_flags({
       'logging_frequency': (1, None), 'batch_size': (1, None), 'num_actors': (1, None),
       'envs_per_actor': (1, None), 'num_episodes': (1, None, {'optional': True}),
+      'pycolab_distractor_length': (1, None),
       'checkpoint_minutes': (0, None, {'min_inclusive': False})})
   if FLAGS.distributed and not FLAGS.logdir:
     launching.exit_with_usage_error('--distributed needs --logdir (node logs and checkpoints '

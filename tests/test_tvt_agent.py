@@ -1,6 +1,7 @@
 """The RMA agent (spec sections 2 and 4): sizes, causality, the data path, the learner, and
 single-process training through the core (reproducible, resumable)."""
 
+import dataclasses
 import os
 import shutil
 import signal
@@ -175,6 +176,15 @@ def test_learner_metrics_match_the_environment(episodes_both_ways):
   result = episodes_both_ways['loop_result']
   assert metrics['reward'] == pytest.approx(result['episode_return'])
   assert metrics['last_phase_reward'] == pytest.approx(result['last_phase_reward'])
+  assert 'tvt_events' not in metrics  # No phases configured: no diagnostics.
+  # With the task's phases the learner also says where TVT rewards land, all of them.
+  learner = learning.TVTLearner(episodes_both_ways['network'], iter(()), dataclasses.replace(
+      config, phase_lengths=(15, 90, 15), task='key_to_door'))
+  metrics = learner._episode_metrics(learner.prepare_batch(data))  # pylint: disable=protected-access
+  by_phase = sum(v for k, v in metrics.items() if k.startswith('transport_') and '_to_' in k
+                 and 'key' not in k)
+  assert by_phase == pytest.approx(metrics['tvt_reward'], abs=1e-4)
+  assert 0.0 <= metrics['key_pickup_rate'] <= 1.0 and metrics['tvt_events'] >= 0.0
 
 
 def _weights(network):

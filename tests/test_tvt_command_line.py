@@ -33,6 +33,7 @@ def _run(module, *args, timeout=180):
     (['--entropy_cost=inf'], ['entropy_cost must be a finite number']),
     (['--checkpoint_minutes=nan'], ['--checkpoint_minutes must be a finite number']),
     (['--num_episodes=0'], ['--num_episodes must be at least 1']),
+    (['--pycolab_distractor_length=0'], ['--pycolab_distractor_length must be at least 1']),
 ])
 def test_training_rejects_bad_flags(args, fragments, tmp_path):
   logdir = [] if any(a.startswith('--logdir') for a in args) else [f'--logdir={tmp_path / "run"}']

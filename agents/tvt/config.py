@@ -1,7 +1,7 @@
 """Hyperparameters of the RMA agent with TVT (spec sections 2-4; defaults are the release's)."""
 
 import dataclasses
-from typing import Optional
+from typing import Optional, Tuple
 
 from agents.core import cli
 
@@ -45,6 +45,10 @@ class TVTConfig:
   # Steps at the end of an episode whose rewards make its "last phase reward" (None: not logged).
   # The pycolab tasks' reward phase is 15 steps (`experiment.make_config` sets it from the task).
   last_phase_steps: Optional[int] = None
+  # Steps of each phase (explore, distractor, reward) of the pycolab tasks, and the task's name:
+  # the learner then logs where TVT's rewards land (`diagnostics`). None: not logged.
+  phase_lengths: Optional[Tuple[int, ...]] = None
+  task: Optional[str] = None
 
   # Distributed mode: a FIFO queue of whole episodes between actors and learner.
   max_queue_size: int = 64
@@ -87,6 +91,11 @@ class TVTConfig:
     if self.last_phase_steps is not None and not 0 < self.last_phase_steps <= self.episode_length:
       raise ValueError(f'last_phase_steps must be in 1..episode_length, got '
                        f'{self.last_phase_steps}')
+    if self.phase_lengths is not None and (
+        len(self.phase_lengths) != 3 or min(self.phase_lengths) < 1 or
+        sum(self.phase_lengths) > self.episode_length):
+      raise ValueError(f'phase_lengths must be 3 positive lengths that fit in episode_length, '
+                       f'got {self.phase_lengths}')
     if self.max_queue_size < self.batch_size:
       raise ValueError(f'max_queue_size ({self.max_queue_size}) must hold a batch '
                        f'({self.batch_size})')

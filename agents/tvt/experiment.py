@@ -56,6 +56,7 @@ def make_config(game: str, environment_kwargs: Dict[str, Any], env_backend: str 
   batch_size = agent_kwargs.get('batch_size', config_lib.TVTConfig.batch_size)
   config = config_lib.TVTConfig(
       episode_length=probe.episode_length, last_phase_steps=probe.phase_lengths[-1],
+      phase_lengths=tuple(probe.phase_lengths), task=game,
       max_queue_size=max(config_lib.TVTConfig.max_queue_size, 2 * batch_size), **agent_kwargs)
   config.validate()
   return make_factory(game, environment_kwargs, env_backend), config

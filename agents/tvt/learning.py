@@ -28,6 +28,7 @@ import tree
 from agents.core import learning
 from agents.core import losses as core_losses
 from agents.tvt import config as config_lib
+from agents.tvt import diagnostics
 from agents.tvt import losses
 from agents.tvt import networks as networks_lib
 from agents.tvt import tvt_rewards
@@ -153,7 +154,7 @@ class TVTLearner(learning.Learner):
                 env_rewards=time_major(data.reward).astype(np.float32), discounts=discounts,
                 mask=mask, tvt_rewards=tvt.astype(np.float32),
                 behaviour_logits=time_major(extras['logits']),
-                read_strengths=time_major(extras['read_strengths']))
+                read_strengths=time_major(extras['read_strengths']), extras=extras)
 
   def step(self):
     batch = self.prepare_batch(next(self._dataset).data)
@@ -171,8 +172,9 @@ class TVTLearner(learning.Learner):
                    episodes=episodes, env_steps=env_steps)
 
   def _episode_metrics(self, batch) -> Dict[str, float]:
-    """Batch means of the episode return, the last-phase reward and the summed TVT reward; and
-    how strongly the actors read their memories (TVT needs reads above the threshold)."""
+    """Batch means of the episode return, the last-phase reward and the summed TVT reward; how
+    strongly the actors read their memories (TVT needs reads above the threshold); and, for the
+    pycolab tasks, where TVT's rewards land (`diagnostics`)."""
     rewards, mask = batch['env_rewards'] * batch['mask'], batch['mask']
     strengths = batch['read_strengths'][mask > 0]  # [steps, heads] of the acting-time reads.
     metrics = {'reward': float(rewards.sum(0).mean()),
@@ -185,6 +187,15 @@ class TVTLearner(learning.Learner):
       lengths = mask.sum(0)
       in_last_phase = np.arange(len(mask))[:, None] >= lengths - self._config.last_phase_steps
       metrics['last_phase_reward'] = float((rewards * in_last_phase).sum(0).mean())
+    c = self._config
+    if c.phase_lengths and c.with_memory:
+      steps = c.episode_length
+      extras = {key: np.asarray(batch['extras'][key])[:, :steps]
+                for key in ('read_weights', 'read_indices', 'read_strengths', 'value')}
+      images = batch['observations'] if self._network.is_image else None
+      metrics.update(diagnostics.batch_metrics(
+          extras, None if images is None else np.swapaxes(images, 0, 1), mask.T,
+          c.phase_lengths, c.task, c.gamma, c.tvt_alpha, c.tvt_read_strength_threshold))
     return metrics
 
   def _progress(self) -> Dict[str, float]:

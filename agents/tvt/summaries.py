@@ -69,7 +69,9 @@ class ConsoleLogger(loggers.Logger):
   _HEAD = (('episodes', '{:.0f} episodes'), ('env_steps', '{:.0f} env steps'),
            ('steps_per_second', '{:.0f} steps/s'), ('reward', 'reward {:.2f}'),
            ('last_phase_reward', 'last phase reward {:.2f}'),
-           ('tvt_reward', 'tvt reward {:.3f}'), ('read_strength_max', 'max read strength {:.2f}'),
+           ('tvt_reward', 'tvt reward {:.3f}'), ('tvt_events', 'tvt events {:.2f}'),
+           ('key_pickup_rate', 'key pickup {:.2f}'),
+           ('read_strength_max', 'max read strength {:.2f}'),
            ('total_loss', 'total loss {:.2f}'))
   _TERMS = ('pg_loss', 'baseline_loss', 'entropy_loss', 'recon_loss_image',
             'recon_loss_action', 'recon_loss_reward', 'read_reg_strength_loss')

@@ -34,6 +34,28 @@ def _event_mask(strengths: np.ndarray, threshold: float) -> np.ndarray:
   return events
 
 
+def _transport(read_weights, read_indices, read_strengths, values, gamma, alpha,
+               read_strength_threshold):
+  """(events [B, T, H], transported [B, T2, H, K], destinations [B, T2, H, K]): the TVT events,
+  the reward each slot read at step t2 sends back, and the step it is sent to."""
+  period = no_transport_period(gamma)
+  steps = values.shape[1]
+  times = np.arange(steps)[None, :, None, None]
+  age = times - read_indices  # How long before the read each slot was written.
+  admissible_weights = np.where(age > period, read_weights, 0.0)
+  # Strength counts only if the slot read most is old enough (a strong read of a recent
+  # memory never transports).
+  dominant = np.take_along_axis(read_indices, read_weights.argmax(-1)[..., None], -1)[..., 0]
+  old_enough = (np.arange(steps)[None, :, None] - dominant) > period
+  cut_strengths = np.where(old_enough, read_strengths, 0.0)
+  events = _event_mask(np.moveaxis(cut_strengths, 1, -1), read_strength_threshold)  # [B, H, T]
+  events = np.moveaxis(events, -1, 1)  # [B, T, H]
+  transported = (alpha * admissible_weights * events[..., None] *
+                 values[:, :, None, None])  # [B, T2, H, K]
+  destinations = np.clip(read_indices, 0, steps - 1)  # Inadmissible slots carry 0 anyway.
+  return events, transported, destinations
+
+
 def compute_tvt_rewards(read_weights: np.ndarray, read_indices: np.ndarray,
                         read_strengths: np.ndarray, values: np.ndarray, gamma: float,
                         alpha: float = ALPHA,
@@ -53,21 +75,27 @@ def compute_tvt_rewards(read_weights: np.ndarray, read_indices: np.ndarray,
     tvt[b, t1] = sum over events (head h, step t2) and slots k written at t1 with t2 - t1 > P
     of alpha * read_weights[b, t2, h, k] * values[b, t2]. Add it to the reward after step t1.
   """
-  period = no_transport_period(gamma)
+  _, transported, destinations = _transport(
+      read_weights, read_indices, read_strengths, values, gamma, alpha, read_strength_threshold)
   batch, steps = values.shape
-  times = np.arange(steps)[None, :, None, None]
-  age = times - read_indices  # How long before the read each slot was written.
-  admissible_weights = np.where(age > period, read_weights, 0.0)
-  # Strength counts only if the slot read most is old enough (a strong read of a recent
-  # memory never transports).
-  dominant = np.take_along_axis(read_indices, read_weights.argmax(-1)[..., None], -1)[..., 0]
-  old_enough = (np.arange(steps)[None, :, None] - dominant) > period
-  cut_strengths = np.where(old_enough, read_strengths, 0.0)
-  events = _event_mask(np.moveaxis(cut_strengths, 1, -1), read_strength_threshold)  # [B, H, T]
-  events = np.moveaxis(events, -1, 1)  # [B, T, H]
-  transported = (alpha * admissible_weights * events[..., None] *
-                 values[:, :, None, None])  # [B, T2, H, K]
-  destinations = np.clip(read_indices, 0, steps - 1)  # Inadmissible slots carry 0 anyway.
   flat = (np.arange(batch)[:, None, None, None] * steps + destinations).ravel()
   tvt = np.bincount(flat, weights=transported.ravel(), minlength=batch * steps)
   return tvt.reshape(batch, steps).astype(np.float32)
+
+
+def transport_matrix(read_weights: np.ndarray, read_indices: np.ndarray,
+                     read_strengths: np.ndarray, values: np.ndarray, gamma: float,
+                     alpha: float = ALPHA,
+                     read_strength_threshold: float = READ_STRENGTH_THRESHOLD):
+  """Where TVT rewards come from and go to: (events [B, T, H] bool, rewards [B, T2, T1]).
+
+  rewards[b, t2, t1] is the TVT reward that the reads at step t2 send to step t1 (summed over
+  heads; summed over t2 it is `compute_tvt_rewards`); arguments as there.
+  """
+  events, transported, destinations = _transport(
+      read_weights, read_indices, read_strengths, values, gamma, alpha, read_strength_threshold)
+  batch, steps = values.shape
+  sources = np.arange(batch)[:, None] * steps + np.arange(steps)[None, :]  # b * T + t2.
+  flat = (sources[:, :, None, None] * steps + destinations).ravel()
+  rewards = np.bincount(flat, weights=transported.ravel(), minlength=batch * steps * steps)
+  return events, rewards.reshape(batch, steps, steps).astype(np.float32)
