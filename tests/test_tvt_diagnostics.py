@@ -101,3 +101,24 @@ def test_key_figures_split_transport_and_values_by_the_key():
   assert metrics['value_reward_phase_start_without_key'] == pytest.approx(1.0)
   no_key = diagnostics.key_to_door_metrics(np.array([-1]), tvt[2:], values[2:], PHASES)
   assert no_key['key_pickup_rate'] == 0.0 and 'transport_to_pickup_with_key' not in no_key
+
+
+def test_the_colour_counts_as_seen_only_when_the_explore_phase_shows_its_square():
+  batch = vectorised.VectorisedPycolabBatch('active_visual_match', seeds=list(range(64)))
+  explore, distractor = batch.phase_lengths[:2]
+  rng = np.random.RandomState(0)
+  images = [batch.reset().observation]
+  for _ in range(explore + distractor):
+    images.append(batch.step(rng.randint(objects.NUM_ACTIONS, size=64)).observation)
+  images = np.stack(images, 1)
+  seen = diagnostics.colour_seen(images, explore)
+  assert 0 < seen.sum() < 64  # A 5x5 view shows the square in some episodes only.
+  # The apple room (nothing of the squares' colours) never counts.
+  assert not diagnostics.colour_seen(images[:, explore:], distractor).any()
+  square = np.zeros((2, explore, 5, 5, 3), np.uint8)
+  square[0, 3, 1, 2] = objects.to_uint8(objects.PRIMARY_COLOURS[1])
+  np.testing.assert_array_equal(diagnostics.colour_seen(square, explore), [True, False])
+  metrics = diagnostics.active_visual_match_metrics(np.array([True, True, False, False]),
+                                                    np.array([10.0, 0.0, 10.0, 0.0]))
+  assert metrics == {'colour_seen_rate': 0.5, 'correct_choice_rate_seen': 0.5,
+                     'correct_choice_rate_not_seen': 0.5}

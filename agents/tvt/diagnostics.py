@@ -1,4 +1,4 @@
-"""Where TVT's transported value lands: events, rewards by phase, and key_to_door's key.
+"""Where TVT's transported value lands: events, rewards by phase, the key and the colour.
 
 A TVT run that learns (or fails to) is read through these batch figures, logged by the learner
 beside its losses:
@@ -9,7 +9,11 @@ beside its losses:
 * key_to_door only: `key_pickup_rate`; the TVT reward landing on the pickup (the action that
   took the key and the first step that shows it taken) and on the other explore steps, in
   episodes with the key, and on the explore steps of episodes without it; the value at the
-  first step of the reward phase with and without the key.
+  first step of the reward phase with and without the key;
+* active_visual_match only: `colour_seen_rate` (the explore phase showed the colour square),
+  and the rate of correct choices (the last phase paid) in episodes where it was seen and
+  where it was not (a third is chance once a square is touched; an episode without a touch
+  counts as wrong, since a choice itself is not observed).
 
 Figures of a group with no episode in the batch (no pickup, say) are left out.
 """
@@ -25,6 +29,8 @@ PHASES = objects.PHASE_NAMES
 # The indicator lights on the top wall in the one frame after the key is taken. The egocentric
 # 5x5 view always shows it then: the key room's cells are within two rows and columns of it.
 _INDICATOR_RGB = np.array(objects.to_uint8(objects.FIXED_COLOURS[objects.INDICATOR]), np.uint8)
+# active_visual_match's squares take these colours; nothing else in its rooms does.
+_SQUARE_RGBS = np.array([objects.to_uint8(c) for c in objects.PRIMARY_COLOURS], np.uint8)
 
 
 def phase_of_steps(phase_lengths: Sequence[int], steps: int) -> np.ndarray:
@@ -88,11 +94,33 @@ def key_to_door_metrics(pickup_steps: np.ndarray, tvt_rewards: np.ndarray,
   return metrics
 
 
+def colour_seen(images: np.ndarray, explore_steps: int) -> np.ndarray:
+  """[B] whether the explore phase of active_visual_match episodes [B, T, H, W, 3] (uint8)
+  showed the colour square."""
+  window = images[:, :explore_steps, :, :, None, :]  # Against each square colour.
+  return np.all(window == _SQUARE_RGBS, axis=-1).any((1, 2, 3, 4))
+
+
+def active_visual_match_metrics(seen: np.ndarray,
+                                last_phase_rewards: np.ndarray) -> Dict[str, float]:
+  """The colour's figures (module docstring) from `colour_seen` and each episode's last-phase
+  reward [B] (positive: the right square was touched)."""
+  correct = last_phase_rewards > 0
+  metrics = {'colour_seen_rate': float(seen.mean())}
+  for name, episodes in (('correct_choice_rate_seen', seen), ('correct_choice_rate_not_seen',
+                                                              ~seen)):
+    if episodes.any():
+      metrics[name] = float(correct[episodes].mean())
+  return metrics
+
+
 def batch_metrics(extras: Dict[str, np.ndarray], images: Optional[np.ndarray], mask: np.ndarray,
                   phase_lengths: Sequence[int], task: Optional[str], gamma: float,
-                  alpha: float, threshold: float) -> Dict[str, float]:
+                  alpha: float, threshold: float,
+                  last_phase_rewards: Optional[np.ndarray] = None) -> Dict[str, float]:
   """Every figure above for one batch: the acting-time `extras` [B, T, ...] (read weights,
-  indices, strengths, values), the observations [B, T, ...] and the mask [B, T]."""
+  indices, strengths, values), the observations [B, T, ...], the mask [B, T] and each
+  episode's last-phase reward [B] (for active_visual_match)."""
   events, rewards = tvt_rewards.transport_matrix(
       extras['read_weights'], extras['read_indices'],
       extras['read_strengths'] * mask[:, :, None], extras['value'], gamma, alpha, threshold)
@@ -101,4 +129,8 @@ def batch_metrics(extras: Dict[str, np.ndarray], images: Optional[np.ndarray], m
   if task == 'key_to_door' and images is not None:
     metrics.update(key_to_door_metrics(key_pickup_steps(images, phase_lengths[0]),
                                        rewards.sum(1), extras['value'], phase_lengths))
+  if (task == 'active_visual_match' and images is not None and
+      last_phase_rewards is not None):
+    metrics.update(active_visual_match_metrics(colour_seen(images, phase_lengths[0]),
+                                               last_phase_rewards))
   return metrics

@@ -183,10 +183,12 @@ class TVTLearner(learning.Learner):
                'read_strength_max': float(strengths.max()),
                'strong_read_fraction': float(
                    (strengths > self._config.tvt_read_strength_threshold).any(-1).mean())}
+    last_phase_rewards = None
     if self._config.last_phase_steps:
       lengths = mask.sum(0)
       in_last_phase = np.arange(len(mask))[:, None] >= lengths - self._config.last_phase_steps
-      metrics['last_phase_reward'] = float((rewards * in_last_phase).sum(0).mean())
+      last_phase_rewards = (rewards * in_last_phase).sum(0)
+      metrics['last_phase_reward'] = float(last_phase_rewards.mean())
     c = self._config
     if c.phase_lengths and c.with_memory:
       steps = c.episode_length
@@ -195,7 +197,8 @@ class TVTLearner(learning.Learner):
       images = batch['observations'] if self._network.is_image else None
       metrics.update(diagnostics.batch_metrics(
           extras, None if images is None else np.swapaxes(images, 0, 1), mask.T,
-          c.phase_lengths, c.task, c.gamma, c.tvt_alpha, c.tvt_read_strength_threshold))
+          c.phase_lengths, c.task, c.gamma, c.tvt_alpha, c.tvt_read_strength_threshold,
+          last_phase_rewards))
     return metrics
 
   def _progress(self) -> Dict[str, float]:

@@ -70,7 +70,7 @@ class ConsoleLogger(loggers.Logger):
            ('steps_per_second', '{:.0f} steps/s'), ('reward', 'reward {:.2f}'),
            ('last_phase_reward', 'last phase reward {:.2f}'),
            ('tvt_reward', 'tvt reward {:.3f}'), ('tvt_events', 'tvt events {:.2f}'),
-           ('key_pickup_rate', 'key pickup {:.2f}'),
+           ('key_pickup_rate', 'key pickup {:.2f}'), ('colour_seen_rate', 'colour seen {:.2f}'),
            ('read_strength_max', 'max read strength {:.2f}'),
            ('total_loss', 'total loss {:.2f}'))
   _TERMS = ('pg_loss', 'baseline_loss', 'entropy_loss', 'recon_loss_image',
