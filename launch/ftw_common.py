@@ -53,6 +53,8 @@ def define_flags(logdir: str, num_steps: int, max_minutes: float):
   flags.DEFINE_string('learner_accelerator', '',
                       'vertex_ai: accelerator of the learner nodes, e.g. V100 (default CPU).')
   flags.DEFINE_bool('loopback_only', True, 'Bind every server of the run to loopback.')
+  flags.DEFINE_bool('dry_run', False, 'Print the program\'s node groups and what each node '
+                    'asks for (per --launch_type), without launching or writing anything.')
   flags.DEFINE_enum('core_type', _GRID.core_type, ['lstm', 'rpth', 'rpth_dnc'],
                     'Core: plain LSTM, RPTH, or RPTH with the shared DNC memory.')
   flags.DEFINE_integer('unroll_length', _GRID.sequence_length, 'Rows per learner unroll.')

@@ -34,8 +34,8 @@ def main(argv):
   arena_id, arena_kwargs, agent_config, program_config = ftw_common.configs_from_flags()
   final = experiment.run(arena_id, arena_kwargs, agent_config, program_config,
                          FLAGS.final_eval_matches, FLAGS.launch_type, FLAGS.loopback_only,
-                         FLAGS.docker_requirements, FLAGS.learner_accelerator)
-  if final is None:  # Submitted to a cluster: nothing to summarise here.
+                         FLAGS.docker_requirements, FLAGS.learner_accelerator, FLAGS.dry_run)
+  if final is None:  # Submitted to a cluster or a dry run: nothing to summarise here.
     return
   from agents.ftw import evaluation  # pylint: disable=g-import-not-at-top
   reports = evaluation.read_jsonl(os.path.join(FLAGS.logdir, 'evaluation.jsonl'))

@@ -34,7 +34,7 @@ def main(argv):
   arena_id, arena_kwargs, agent_config, program_config = ftw_common.configs_from_flags()
   experiment.run(arena_id, arena_kwargs, agent_config, program_config,
                  FLAGS.final_eval_matches, FLAGS.launch_type, FLAGS.loopback_only,
-                 FLAGS.docker_requirements, FLAGS.learner_accelerator)
+                 FLAGS.docker_requirements, FLAGS.learner_accelerator, FLAGS.dry_run)
 
 
 if __name__ == '__main__':

@@ -99,6 +99,8 @@ flags.DEFINE_enum('launch_type', 'local_mp', launching.LAUNCH_TYPES,
                   'How to launch the nodes with --distributed.')
 flags.DEFINE_boolean('loopback_only', True, 'Bind every server of the run to loopback.')
 flags.DEFINE_float('checkpoint_minutes', 5.0, 'Minutes between checkpoints.')
+flags.DEFINE_boolean('dry_run', False, 'With --distributed: print the program\'s node groups '
+                     'and what each node asks for, without launching or writing anything.')
 
 
 def environment_kwargs() -> dict:
@@ -125,6 +127,8 @@ def _check_flags():
       'envs_per_actor': (1, None), 'num_episodes': (1, None, {'optional': True}),
       'pycolab_distractor_length': (1, None),
       'checkpoint_minutes': (0, None, {'min_inclusive': False})})
+  if FLAGS.dry_run and not FLAGS.distributed:
+    launching.exit_with_usage_error('--dry_run describes the --distributed program')
   if FLAGS.distributed and not FLAGS.logdir:
     launching.exit_with_usage_error('--distributed needs --logdir (node logs and checkpoints '
                                     'live there)')
@@ -165,6 +169,21 @@ def _interrupt(signum, frame):
   raise KeyboardInterrupt
 
 
+def _program_config(config: config_lib.TVTConfig) -> distributed.DistributedConfig:
+  """The --distributed program's settings from the flags; exits with status 2 on bad values."""
+  steps = (None if FLAGS.num_episodes is None else
+           FLAGS.num_episodes * config.batch_size * config.episode_length)
+  program_config = distributed.DistributedConfig(
+      run_dir=FLAGS.logdir, num_actors=FLAGS.num_actors, envs_per_actor=FLAGS.envs_per_actor,
+      max_actor_steps=steps, seed=FLAGS.seed, with_evaluator=False,
+      checkpoint_period_minutes=FLAGS.checkpoint_minutes)
+  try:
+    program_config.validate()
+  except ValueError as error:
+    launching.exit_with_usage_error(str(error))
+  return program_config
+
+
 def main(argv):
   del argv
   # SIGINT and SIGTERM stop training with a final checkpoint (a shell starting this in the
@@ -173,21 +192,17 @@ def main(argv):
   signal.signal(signal.SIGTERM, _interrupt)
   factory, config = make_configs()
   run_dir = FLAGS.logdir
+  if FLAGS.dry_run:
+    program = distributed.make_program(builder_lib.TVTBuilder(config, run_dir), factory,
+                                       _program_config(config), name='tvt')
+    print(launching.describe_program(program, FLAGS.launch_type), flush=True)
+    return
   # local_mt and the single-process agent serve Reverb in this process: both restart it with
   # the loopback shim (before anything is written) so that the server listens on loopback only.
   launching.prepare_launcher(FLAGS.launch_type if FLAGS.distributed else 'local_mt',
                              FLAGS.loopback_only)
   if FLAGS.distributed:
-    steps = (None if FLAGS.num_episodes is None else
-             FLAGS.num_episodes * config.batch_size * config.episode_length)
-    program_config = distributed.DistributedConfig(
-        run_dir=run_dir, num_actors=FLAGS.num_actors, envs_per_actor=FLAGS.envs_per_actor,
-        max_actor_steps=steps, seed=FLAGS.seed, with_evaluator=False,
-        checkpoint_period_minutes=FLAGS.checkpoint_minutes)
-    try:
-      program_config.validate()
-    except ValueError as error:
-      launching.exit_with_usage_error(str(error))
+    program_config = _program_config(config)
   if run_dir:
     run_config = experiment.make_run_config(FLAGS.pycolab_game, environment_kwargs(), config,
                                             FLAGS.seed, FLAGS.distributed, FLAGS.env_backend)

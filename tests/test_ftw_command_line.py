@@ -86,3 +86,15 @@ def test_playing_against_an_unknown_player_is_refused():
       capture_output=True, text=True, timeout=120)
   assert result.returncode == 2
   assert result.stderr.strip().splitlines()[-1].startswith("error: unknown player 'camper'")
+
+
+def test_a_dry_run_names_every_node_group_and_its_resources_and_writes_nothing(tmp_path):
+  result = _run(f'--logdir={tmp_path / "run"}', '--dry_run', '--launch_type=vertex_ai',
+                '--learner_accelerator=V100', '--population_size=3', '--num_arenas=16')
+  assert result.returncode == 0, result.stderr[-2000:]
+  rows = {line.split()[0]: line.split(None, 2)[1:] for line in result.stdout.splitlines()
+          if line.startswith('  ') and not line.split()[0] == 'group'}
+  assert rows['learner'][0] == '3' and rows['learner'][1].endswith('1 x V100')
+  assert rows['arena'][0] == '16' and rows['arena'][1].endswith('CPU')
+  assert {'replay', 'counter', 'controller', 'coordinator', 'evaluator'} <= set(rows)
+  assert not (tmp_path / 'run').exists()

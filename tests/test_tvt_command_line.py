@@ -34,6 +34,7 @@ def _run(module, *args, timeout=180):
     (['--checkpoint_minutes=nan'], ['--checkpoint_minutes must be a finite number']),
     (['--num_episodes=0'], ['--num_episodes must be at least 1']),
     (['--pycolab_distractor_length=0'], ['--pycolab_distractor_length must be at least 1']),
+    (['--dry_run'], ['--dry_run describes the --distributed program']),
 ])
 def test_training_rejects_bad_flags(args, fragments, tmp_path):
   logdir = [] if any(a.startswith('--logdir') for a in args) else [f'--logdir={tmp_path / "run"}']

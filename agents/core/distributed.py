@@ -12,7 +12,6 @@ the evaluator receive.
 
 import dataclasses
 import functools
-import os
 import time
 from typing import Any, Callable, List, Mapping, NamedTuple, Optional, Tuple, Union
 
@@ -480,8 +479,7 @@ def make_program(builder: builders.ActorLearnerBuilder,
   when `config.with_evaluator`; the controller, if any (one node), comes before the actors and
   the evaluator, which find its handle in their `ProgramContext`.
   """
-  config.validate()
-  os.makedirs(config.run_dir, exist_ok=True)
+  config.validate()  # Writes nothing: `launching.launch` makes the run directory.
   spec = environment_spec or specs.make_environment_spec(environment_factory(0))
   program = lp.Program(name)
   population_size = config.population_size

@@ -393,6 +393,23 @@ def _record_cpu(report: Dict[str, Any], run_dir: str, console: bool):
     print(format_cpu_report(report), flush=True)
 
 
+def describe_program(program: lp.Program, launch_type: str = 'local_mp',
+                     resources: Optional[Dict[str, str]] = None) -> str:
+  """The program's node groups, their node counts and what each node asks for, for `--dry_run`
+  (`resources`: group -> description, for a cluster; locally a process or a thread each)."""
+  local = 'a thread of the launcher' if launch_type == 'local_mt' else 'one local process'
+
+  groups = {group: len(nodes) for group, nodes in program.groups.items()}
+  width = max(len(group) for group in groups)
+  lines = [f'program {program.name!r}: {sum(groups.values())} nodes in {len(groups)} groups '
+           '(nothing launched, nothing written)',
+           f'  {"group":{width}s}  nodes  each node']
+  for group, count in groups.items():
+    described = (resources or {}).get(group, f'{local}, CPU')
+    lines.append(f'  {group:{width}s}  {count:5d}  {described}')
+  return '\n'.join(lines)
+
+
 def launch(program: lp.Program, launch_type: str, run_dir: str, *, loopback_only: bool = True,
            console: bool = True, extra_env: Optional[Dict[str, str]] = None,
            termination_notice_s: int = 30):

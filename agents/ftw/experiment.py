@@ -35,10 +35,11 @@ def network_shape(agent_config: config_lib.FtwConfig) -> Dict:
 def run(arena_id: str, arena_kwargs: Dict, agent_config: config_lib.FtwConfig,
         program_config: config_lib.ProgramConfig, final_eval_matches: int,
         launch_type: str, loopback_only: bool, docker_requirements: str = '',
-        learner_accelerator: str = '') -> Dict:
+        learner_accelerator: str = '', dry_run: bool = False) -> Dict:
   """Launches the population program, then evaluates the final checkpoints and summarises.
 
-  With `launch_type='vertex_ai'` the program is submitted to the cluster instead (None).
+  With `launch_type='vertex_ai'` the program is submitted to the cluster instead (None). With
+  `dry_run` it only prints the program's node groups and what each node asks for (None).
   """
   # pylint: disable=g-import-not-at-top
   from agents.core import launching
@@ -55,6 +56,14 @@ def run(arena_id: str, arena_kwargs: Dict, agent_config: config_lib.FtwConfig,
   # Everything that can refuse the command comes before the run directory is written, so that
   # a refused command leaves nothing behind (and local_mt's restart with the loopback shim
   # does not see its own run config as a run to resume).
+  if dry_run:
+    program = ftw_builder.make_program(agent_config,
+                                       environments.make_factory(arena_id, **arena_kwargs),
+                                       team_size, program_config)
+    resources = (vertex_ai_descriptions(program, docker_requirements, learner_accelerator)
+                 if launch_type == 'vertex_ai' else None)
+    print(launching.describe_program(program, launch_type, resources), flush=True)
+    return None
   if launch_type == 'vertex_ai':
     check_vertex_ai_installed()
   else:
@@ -116,6 +125,15 @@ def vertex_ai_resources(program, requirements: str, learner_accelerator: str = '
         code_directory=ROOT, docker_requirements=requirements,
         hw_requirements=xm.JobRequirements(**{learner_accelerator: 1}))
   return {group: learner if group == 'learner' else cpu for group in program.groups}
+
+
+def vertex_ai_descriptions(program, requirements: str,
+                           learner_accelerator: str = '') -> Dict[str, str]:
+  """What each node of each group asks Vertex AI for (`vertex_ai_resources`), in words."""
+  image = f'a Vertex AI job, Docker image with {os.path.basename(requirements)}'
+  return {group: f'{image}, ' + (f'1 x {learner_accelerator}'
+                                 if group == 'learner' and learner_accelerator else 'CPU')
+          for group in program.groups}
 
 
 def check_vertex_ai_installed():
