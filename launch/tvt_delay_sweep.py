@@ -34,6 +34,7 @@ flags.DEFINE_string('results', 'results/tvt_delay_sweep', 'Path (without extensi
 flags.DEFINE_integer('episodes', 20_000, 'Environment episodes per run (multiple of 16).')
 flags.DEFINE_list('delays', ['30', '90'], 'Distractor phase lengths.')
 flags.DEFINE_list('seeds', ['0', '1'], 'Seeds of every arm.')
+flags.DEFINE_list('arms', list(sweep.ARMS), f'Arms to train: {", ".join(sweep.ARMS)}.')
 flags.DEFINE_boolean('control', True, 'Also the zero-apple-reward control at length 90.')
 flags.DEFINE_integer('rounds', 4, 'Rounds of doubling budgets up to --episodes.')
 flags.DEFINE_boolean('report_only', False, 'Do not train; report on the runs as they are.')
@@ -99,7 +100,11 @@ def main(argv):
     run_dir.check_usable(FLAGS.logdir)
   except ValueError as error:
     launching.exit_with_usage_error(str(error))
-  runs = sweep.make_runs(delays, seeds, FLAGS.control)
+  unknown = [arm for arm in FLAGS.arms if arm not in sweep.ARMS]
+  if unknown or not FLAGS.arms:
+    launching.exit_with_usage_error(f'unknown arm {unknown[0] if unknown else ""!r} in --arms; '
+                                    f'valid: {", ".join(sweep.ARMS)}')
+  runs = sweep.make_runs(delays, seeds, FLAGS.control, FLAGS.arms)
   os.makedirs(FLAGS.logdir, exist_ok=True)
   if not FLAGS.report_only:
     train(runs, FLAGS.logdir, FLAGS.episodes // _BATCH, FLAGS.rounds)

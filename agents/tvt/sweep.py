@@ -56,12 +56,14 @@ class Run:
             *(CONTROL_FLAGS if self.control else [])]
 
 
-def make_runs(delays: Sequence[int], seeds: Sequence[int], control: bool = True) -> List[Run]:
-  """Every arm at every delay and seed, then the zero-apple control at the original delay."""
-  runs = [Run(arm, delay, seed) for delay in delays for arm in ARMS for seed in seeds]
+def make_runs(delays: Sequence[int], seeds: Sequence[int], control: bool = True,
+              arms: Sequence[str] = tuple(ARMS)) -> List[Run]:
+  """Every arm (of `arms`) at every delay and seed, then the zero-apple control at the original
+  delay (for the control's arms among `arms`)."""
+  runs = [Run(arm, delay, seed) for delay in delays for arm in arms for seed in seeds]
   if control:
     runs += [Run(arm, CONTROL_DELAY, seed, control=True) for arm in CONTROL_ARMS
-             for seed in seeds]
+             if arm in arms for seed in seeds]
   return runs
 
 
