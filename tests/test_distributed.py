@@ -22,10 +22,12 @@ from agents.core import distributed
 from agents.core import launching
 from agents.meta_rl import builder as builder_lib
 from agents.meta_rl import config as config_lib
+from agents.meta_rl import learning as learning_lib
 
 NUM_TRIALS = 20
 UNROLL = 10
 EVALUATION_SHARE = 0.25
+CACHE_PERIOD_S = 0.5  # Two caches (one per actor) pull the learner's weights this often.
 
 
 class _RecordingIterator:
@@ -64,12 +66,14 @@ class _RecordingIterator:
 
 
 class _RecordingActor:
-  """Delegates to the real actor; after each weight pull writes a fingerprint of its weights."""
+  """Delegates to the real actor; after each weight pull writes a fingerprint of its weights
+  and the learner step its variable source says they are from."""
 
-  def __init__(self, actor, variables, path):
+  def __init__(self, actor, variables, path, source):
     self._actor = actor
     self._variables = variables
     self._path = path
+    self._source = source
     self._calls = 0
 
   def __getattr__(self, name):  # Everything else of the actor (its step extras, say).
@@ -83,7 +87,20 @@ class _RecordingActor:
     if self._calls % 5 == 1:
       fingerprint = float(sum(np.abs(v.numpy()).sum() for v in self._variables))
       with open(self._path, 'a') as f:
-        f.write(f'{time.time()} {fingerprint}\n')
+        f.write(f'{time.time()} {fingerprint} {self._source.learner_step} {self._calls}\n')
+
+
+class _CountingLearner(learning_lib.MetaRLLearner):
+  """The real learner; appends a line to `path` for every weight pull it serves."""
+
+  def __init__(self, path, *args):
+    super().__init__(*args)
+    self._path = path
+
+  def get_variables_with_step(self, names):
+    with open(self._path, 'a') as f:
+      f.write('pull\n')
+    return super().get_variables_with_step(names)
 
 
 class RecordingBuilder(builder_lib.MetaRLBuilder):
@@ -96,12 +113,17 @@ class RecordingBuilder(builder_lib.MetaRLBuilder):
     return _RecordingIterator(super().make_dataset_iterator(replay_client),
                               os.path.join(self._record_dir, 'batches.jsonl'))
 
+  def make_learner(self, networks, dataset, counter=None, logger=None):
+    return _CountingLearner(os.path.join(self._record_dir, 'learner_pulls.txt'), networks,
+                            dataset, self._config, counter, logger)
+
   def make_actor(self, networks, variable_source, adders_per_env, seed, evaluation=False):
     actor = super().make_actor(networks, variable_source, adders_per_env, seed, evaluation)
     if evaluation:
       return actor
     return _RecordingActor(actor, networks.variables,
-                           os.path.join(self._record_dir, f'weights_{seed}.txt'))
+                           os.path.join(self._record_dir, f'weights_{seed}.txt'),
+                           variable_source)
 
 
 def _listening_addresses(root: psutil.Process):
@@ -125,7 +147,7 @@ def finished_run(tmp_path_factory):
   program_config = distributed.DistributedConfig(
       run_dir=run_dir, num_actors=2, envs_per_actor=4, max_actor_steps=6000,
       evaluation_envs=8, evaluation_period_s=1.0, evaluation_share=EVALUATION_SHARE,
-      log_period_s=2.0)
+      log_period_s=2.0, actors_per_cache=1, cache_period_s=CACHE_PERIOD_S)
   program = distributed.make_program(
       RecordingBuilder(config, run_dir),
       environments.make_factory('easy', num_trials=NUM_TRIALS), program_config)
@@ -199,6 +221,24 @@ def test_learner_steps_advance_and_actor_weights_change(finished_run):
   assert 'Learner Steps' in log
 
 
+def test_actors_take_weights_from_their_caches_which_follow_the_learner(finished_run):
+  run_dir = finished_run['run_dir']
+  actor_pulls = 0
+  for name in (f for f in os.listdir(run_dir) if f.startswith('weights_')):
+    records = np.loadtxt(os.path.join(run_dir, name))
+    # The first record comes from the first `update` call, which Acme's VariableClient (a pull
+    # every 2 calls) answers without a pull; the node calls again before it acts.
+    steps = records[1:, 2]
+    assert steps[0] >= 0 and np.all(np.diff(steps) >= 0), f'{name}: {steps}'
+    assert steps[-1] > steps[0] + 5, f'{name}: the weights\' learner step did not advance'
+    actor_pulls += records[-1, 3] / 2  # variable_update_period 2: a pull every other update.
+  with open(os.path.join(run_dir, 'learner_pulls.txt')) as f:
+    learner_pulls = len(f.readlines())
+  # The learner serves the two caches (and their first fetches), not the actors' many pulls.
+  assert learner_pulls <= 2 * (finished_run['elapsed'] / CACHE_PERIOD_S + 2), learner_pulls
+  assert learner_pulls < actor_pulls / 4, (learner_pulls, actor_pulls)
+
+
 def test_evaluation_stays_within_its_share_of_the_environment_steps(finished_run):
   reader = tf.train.load_checkpoint(os.path.join(finished_run['run_dir'], 'checkpoints',
                                                  'counter'))
@@ -219,7 +259,7 @@ def test_the_cpu_of_every_node_is_reported(finished_run):
   report = launching.cpu_reports(finished_run['run_dir'])[-1]
   nodes = report['nodes']
   assert {'actor/0', 'actor/1', 'learner/0', 'evaluator/0', 'replay/0', 'counter/0',
-          'coordinator/0', 'launcher'} <= set(nodes), nodes
+          'coordinator/0', 'cache/0', 'cache/1', 'launcher'} <= set(nodes), nodes
   assert all(seconds > 0 for seconds in nodes.values()), nodes
   assert report['categories']['data generation'] == nodes['actor/0'] + nodes['actor/1']
   assert report['categories']['evaluation'] == nodes['evaluator/0']

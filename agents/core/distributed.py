@@ -12,12 +12,14 @@ the evaluator receive.
 
 import dataclasses
 import functools
+import threading
 import time
-from typing import Any, Callable, List, Mapping, NamedTuple, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
 
 from absl import logging
 from acme import specs
 from acme.utils import counting
+from acme.utils import loggers
 import dm_env
 import launchpad as lp
 import numpy as np
@@ -62,6 +64,22 @@ class DistributedConfig:
   step_limit_poll_s: float = 1.0
   # How long the step limit waits, at most, for the learners to consume the collected data.
   drain_timeout_s: float = 120.0
+  # Weight caches (`VariableCache`): one per this many actors pulls the learner's weights every
+  # `cache_period_s` and serves them to those actors (and the evaluator), so that the learner
+  # serves a bounded number of pulls whatever the number of actors. None: caches once there
+  # are more than CACHE_THRESHOLD actors, one per CACHE_THRESHOLD; 0: none. One learner only.
+  actors_per_cache: Optional[int] = None
+  cache_period_s: float = 1.0
+
+  @property
+  def num_caches(self) -> int:
+    """Weight cache nodes of the program (0: actors pull from the learner)."""
+    per_cache = self.actors_per_cache
+    if per_cache is None:
+      if self.population_size > 1 or self.num_actors <= CACHE_THRESHOLD:
+        return 0
+      per_cache = CACHE_THRESHOLD
+    return -(-self.num_actors // per_cache) if per_cache else 0
 
   def validate(self):
     """Raises ValueError naming the first field with an impossible value (NaN included)."""
@@ -75,8 +93,11 @@ class DistributedConfig:
     cli.check_number('evaluation_share', self.evaluation_share, 0, 1, min_inclusive=False,
                      optional=True)
     for name in ('evaluation_period_s', 'log_period_s', 'checkpoint_period_minutes',
-                 'rpc_timeout_s', 'step_limit_poll_s', 'drain_timeout_s'):
+                 'rpc_timeout_s', 'step_limit_poll_s', 'drain_timeout_s', 'cache_period_s'):
       cli.check_number(name, getattr(self, name), 0, min_inclusive=False)
+    cli.check_number('actors_per_cache', self.actors_per_cache, 0, integer=True, optional=True)
+    if self.actors_per_cache and self.population_size > 1:
+      raise ValueError('actors_per_cache: weight caches serve one learner (population_size 1)')
     if not self.run_dir:
       raise ValueError('run_dir must not be empty')
 
@@ -128,9 +149,17 @@ class ProgramContext(NamedTuple):
   counter: Any
   learners: Tuple[Any, ...]  # One per member of the population.
   controller: Any = None  # The controller node's handle, if the program has one.
+  caches: Tuple[Any, ...] = ()  # The weight caches' handles, if the program has any.
 
   def member_builder(self, member: int) -> builders.ActorLearnerBuilder:
     return self.builder.for_member(member, self.config.population_size)
+
+  def variable_source(self, actor_index: int):
+    """Where actor `actor_index` pulls its weights: its group's cache, else the learner."""
+    if not self.caches:
+      return self.learners[0]
+    per_cache = -(-self.config.num_actors // len(self.caches))
+    return self.caches[min(actor_index // per_cache, len(self.caches) - 1)]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -302,8 +331,71 @@ class StepLimiter:
           f'{self._drain_timeout_s:.0f} s; stopping the program anyway', flush=True)
 
 
+CACHE_THRESHOLD = 16  # Actors beyond which weight caches are on by default, and per cache.
+_MAX_FIRST_UPDATES = 1000  # Calls of an actor's `update` that must bring its first weights.
+
+
+class VariableCache:
+  """A weight cache node: pulls the learner's weights every period and serves them to a group
+  of actors (Acme's later releases have `lp.CacherNode`; Launchpad 0.5.0 does not).
+
+  A set of variable names is fetched from the learner at its first request and refreshed every
+  `cache_period_s` after; each pull logs `weights_learner_step` (TensorBoard, `cache_<i>`).
+  """
+
+  def __init__(self, context: ProgramContext, index: int):
+    config = context.config
+    self._learner = rpc.stop_aware(context.learners[0])
+    self._period_s = config.cache_period_s
+    self._served: Dict[Tuple[str, ...], Tuple[int, List]] = {}
+    self._lock = threading.Lock()  # One pull (and TensorFlow summary write) at a time.
+    self._pulls = 0
+    self._logger = logging_utils.make_logger(f'cache_{index}', config.run_dir,
+                                             steps_key='cache_pulls', print_to_console=False)
+
+  def get_variables_with_step(self, names: List[str]) -> Tuple[int, List]:
+    served = self._served.get(tuple(names))
+    return served if served is not None else self._pull(tuple(names))
+
+  def get_variables(self, names: List[str]) -> List:
+    return self.get_variables_with_step(names)[1]
+
+  def _pull(self, names: Tuple[str, ...]) -> Tuple[int, List]:
+    with self._lock:
+      step, variables = self._learner.get_variables_with_step(list(names))
+      self._served[names] = (step, variables)
+      self._pulls += 1
+      self._logger.write({'cache_pulls': self._pulls, 'weights_learner_step': step})
+      return step, variables
+
+  def run(self):
+    while not stopping.wait_for_stop(self._period_s):
+      for names in list(self._served):
+        try:
+          self._pull(names)
+        except rpc.ProgramStopping:
+          return
+        except Exception as error:  # pylint: disable=broad-except
+          logging.warning('weight cache: a pull failed, serving the last weights: %s', error)
+
+
+class _WithWeightsStep(loggers.Logger):
+  """Adds the learner step of the actor's weights (`weights_learner_step`) to every write."""
+
+  def __init__(self, logger: loggers.Logger, source: rpc.ResilientVariableSource):
+    self._logger = logger
+    self._source = source
+
+  def write(self, values: loggers.LoggingData):
+    self._logger.write({**values, 'weights_learner_step': self._source.learner_step})
+
+  def close(self):
+    self._logger.close()
+
+
 class ActorWorker:
-  """One actor node: B environments, B adders, batched inference, weights from the learner."""
+  """One actor node: B environments, B adders, batched inference, weights from the learner
+  (or from its group's weight cache)."""
 
   def __init__(self, context: ProgramContext, actor_id: int):
     config, builder = context.config, context.builder
@@ -312,14 +404,16 @@ class ActorWorker:
     networks = builder.make_networks(context.environment_spec)
     adders = [builder.make_adder(context.replay) for _ in range(config.envs_per_actor)]
     self._adders = adders
-    actor = builder.make_actor(networks, rpc.ResilientVariableSource(context.learners[0]),
-                               adders, seed=derive_seed(config.seed, actor_id, 7))
+    source = rpc.ResilientVariableSource(context.variable_source(actor_id))
+    actor = builder.make_actor(networks, source, adders,
+                               seed=derive_seed(config.seed, actor_id, 7))
     counter = counting.Counter(rpc.ResilientCounter(context.counter), prefix='actor')
     self._counter = counter
-    logger = logging_utils.make_logger(
+    logger = _WithWeightsStep(logging_utils.make_logger(
         f'actor_{actor_id}', config.run_dir, config.log_period_s, steps_key='actor_steps',
-        print_to_console=actor_id == 0)
+        print_to_console=actor_id == 0), source)
     self._actor = actor
+    self._source = source
     budget = config.max_actor_steps
     self._loop = environment_loop.BatchedEnvironmentLoop(
         environment, actor, counter, logger, observer_factory=builder.make_observers,
@@ -327,7 +421,12 @@ class ActorWorker:
         should_stop=lambda counts: budget is not None and counts.get('actor_steps', 0) >= budget)
 
   def run(self):
-    self._actor.update(wait=True)  # Never act with untrained initial weights of our own.
+    # Never act with untrained initial weights of our own. Acme's VariableClient fetches only
+    # once every `update_period` calls, waiting or not: call until it has fetched.
+    for _ in range(_MAX_FIRST_UPDATES):
+      self._actor.update(wait=True)
+      if self._source.fetches:
+        break
     try:
       self._loop.run()
     except Exception:  # pylint: disable=broad-except
@@ -415,7 +514,8 @@ class EpisodeEvaluator(EvaluatorWorker):
                                            config.seed, EVALUATION_STREAM)
     networks = builder.make_networks(context.environment_spec)
     self._actor = builder.make_actor(networks,
-                                     rpc.ResilientVariableSource(context.learners[0]), None,
+                                     rpc.ResilientVariableSource(context.variable_source(0)),
+                                     None,
                                      seed=derive_seed(config.seed, EVALUATION_STREAM),
                                      evaluation=True)
     counter = counting.Counter(rpc.ResilientCounter(context.counter), prefix='evaluator')
@@ -499,6 +599,13 @@ def make_program(builder: builders.ActorLearnerBuilder,
     handle.set_client_kwargs(call_timeout=config.rpc_timeout_s)
   context = ProgramContext(builder, environment_factory, spec, config, replay, counter,
                            tuple(learners))
+  if config.num_caches:
+    with program.group('cache'):
+      caches = [program.add_node(lifetime.courier_node(VariableCache, context, index))
+                for index in range(config.num_caches)]
+    for handle in caches:
+      handle.set_client_kwargs(call_timeout=config.rpc_timeout_s)
+    context = context._replace(caches=tuple(caches))
   if controller is not None:
     (handle,) = controller.add_to(program, context)
     handle.set_client_kwargs(call_timeout=config.rpc_timeout_s)

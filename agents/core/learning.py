@@ -40,7 +40,9 @@ class Learner(acme.Learner, savers.TFSaveable):
     self._log_every = log_every
     self._num_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name='num_steps')
     self._last_step_time = None
-    self._served_variables = tf2_utils.to_numpy(served_module.variables)
+    # (learner step, numpy copy of the served module's variables), replaced as one object so
+    # that a courier thread never reads the weights of one step with the count of another.
+    self._served = (0, tf2_utils.to_numpy(served_module.variables))
 
   @property
   def num_steps(self) -> int:
@@ -56,15 +58,20 @@ class Learner(acme.Learner, savers.TFSaveable):
 
   def refresh_served_variables(self):
     """Copies the served module's variables to the numpy cache that `get_variables` returns."""
-    self._served_variables = tf2_utils.to_numpy(self._served_module.variables)
+    self._served = (self.num_steps, tf2_utils.to_numpy(self._served_module.variables))
 
   def after_restore(self):
     """Called once a checkpoint has been restored, so that actors get the restored weights."""
     self.refresh_served_variables()
 
   def get_variables(self, names: Sequence[str]) -> List[List[np.ndarray]]:
+    return self.get_variables_with_step(names)[1]
+
+  def get_variables_with_step(self, names: Sequence[str]) -> Tuple[int, List]:
+    """(learner step of the served weights, `get_variables(names)`): the policy lag's clock."""
     del names  # One set of variables: the served module's.
-    return [self._served_variables]
+    step, variables = self._served
+    return step, [variables]
 
   # The finite check (inside the compiled update, then in Python).
 

@@ -63,7 +63,8 @@ def stop_aware(client):
 
 
 class ResilientVariableSource(acme.VariableSource):
-  """A learner's `get_variables` that keeps the last weights when a call fails.
+  """A learner's (or weight cache's) `get_variables` that keeps the last weights when a call
+  fails, and knows the learner step of the weights it holds (`learner_step`).
 
   Only the first fetch must succeed; it is retried until `first_fetch_timeout_s` (the learner
   may still be importing TensorFlow). Later failures keep the actor on its current weights.
@@ -73,6 +74,8 @@ class ResilientVariableSource(acme.VariableSource):
     self._client = stop_aware(client)
     self._first_fetch_timeout_s = first_fetch_timeout_s
     self._last: Optional[List] = None
+    self.learner_step = -1  # Of the weights last fetched (-1: none yet, or not said).
+    self.fetches = 0  # Successful fetches so far.
 
   def get_variables(self, names: Sequence[str]) -> List:
     if self._last is not None and stopping.stop_requested():
@@ -80,7 +83,8 @@ class ResilientVariableSource(acme.VariableSource):
     started = time.time()
     while True:
       try:
-        self._last = self._client.get_variables(names)
+        self.learner_step, self._last = self._client.get_variables_with_step(names)
+        self.fetches += 1
         return self._last
       except ProgramStopping:
         if self._last is None:

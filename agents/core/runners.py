@@ -19,7 +19,7 @@ import re
 import shutil
 import threading
 import time
-from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from absl import logging
 import acme
@@ -286,6 +286,12 @@ class LearnerRunner:
 
   def get_variables(self, names: Sequence[str]) -> List:
     return self._learner.get_variables(names)
+
+  def get_variables_with_step(self, names: Sequence[str]) -> Tuple[int, List]:
+    """The learner step of the served weights and the weights (step -1: a learner that does
+    not say, any `acme.Learner`)."""
+    with_step = getattr(self._learner, 'get_variables_with_step', None)
+    return with_step(names) if with_step else (-1, self._learner.get_variables(names))
 
   def call(self, method: str, *args, **kwargs):
     """Runs `learner.<method>(*args, **kwargs)` in the learning thread; returns its result."""
