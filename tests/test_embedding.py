@@ -1,6 +1,8 @@
 """The agents as Acme actors in a user's own code: `acme.EnvironmentLoop(environment, agent)` on
 plain `dm_env` tasks that are none of the project's own (tests/embedding_tasks.py)."""
 
+import subprocess
+import sys
 import time
 
 import acme
@@ -20,6 +22,7 @@ from agents.tvt import builder as tvt_builder
 from agents.tvt import config as tvt_config
 from agents.tvt import learning as tvt_learning
 from agents.tvt import networks as tvt_networks
+from tests import commands
 from tests import embedding_tasks
 
 
@@ -201,3 +204,17 @@ def test_tvt_network_keeps_the_release_image_path_for_uint8_images():
                                      specs.Array((5, 5, 3), np.float32), 4)
   assert not floats.is_image
   assert isinstance(floats.decoders, tvt_networks.ObservationDecoders)
+
+
+def test_the_core_torso_embeds_images_in_a_process_that_imported_nothing_else():
+  """Sonnet 2.0.0's convolutions need a Python 3.10 fix; the torso must apply it itself (a
+  meta-RL user on an image task imports no TVT or FTW module that would)."""
+  script = ('import numpy as np, tensorflow as tf\n'
+            'from acme import specs\n'
+            'from agents.core import torsos\n'
+            'torso = torsos.ObservationTorso(specs.Array((8, 8, 3), np.uint8))\n'
+            'print(torso(tf.zeros([2, 8, 8, 3], tf.uint8)).shape)\n')
+  result = subprocess.run([sys.executable, '-c', script], cwd=commands.ROOT, capture_output=True,
+                          text=True, timeout=120, check=False)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert result.stdout.strip() == '(2, 64)'

@@ -13,6 +13,8 @@ import sonnet as snt
 import tensorflow as tf
 import tree
 
+from agents.core import sonnet_compat  # noqa: F401  # pylint: disable=unused-import
+
 
 def is_image(spec) -> bool:
   """Whether a leaf spec is an image: rank 3 with a small last (channel) axis."""

@@ -9,18 +9,15 @@ network shares the embedding and the core; the reward-prediction network shares 
 """
 
 import collections
-import collections.abc
-import types
 from typing import Optional, Sequence, Tuple, Union
 
 from acme.wrappers import observation_action_reward
 import sonnet as snt
-from sonnet.src import initializers as snt_initializers
-from sonnet.src import utils as snt_utils
 import tensorflow as tf
 import tree
 
 from agents.core import acting as core_acting
+from agents.core import sonnet_compat  # noqa: F401  # pylint: disable=unused-import
 from agents.ftw import dnc
 
 OAR = observation_action_reward.OAR
@@ -33,15 +30,6 @@ RPTHCoreState = collections.namedtuple('RPTHCoreState', ['slow', 'fast', 'memory
 # took its new state this step (the mask of the fixed-prior KL term).
 RPTHOutput = collections.namedtuple('RPTHOutput',
                                     ['z', 'distribution_params', 'slow_core_updated'])
-
-# Sonnet 2.0.0 predates Python 3.10: its convolutions test `collections.Sequence` (and its
-# initializers `collections.Mapping`), names 3.10 removed. Give those two modules a `collections`
-# that still has them (the interpreter's own module is left alone).
-for _module in (snt_utils, snt_initializers):
-  if not hasattr(_module.collections, 'Sequence'):
-    _module.collections = types.SimpleNamespace(
-        **vars(collections), **{name: getattr(collections.abc, name)
-                                for name in ('Sequence', 'Mapping', 'Iterable')})
 
 FIXED_PRIOR_SCALE = 0.1  # The N(0, 0.1^2) of the extra KL term (hard-coded in the original).
 

@@ -19,6 +19,7 @@ import sonnet as snt
 import tensorflow as tf
 import tree
 
+from agents.core import sonnet_compat  # noqa: F401  # pylint: disable=unused-import
 from agents.core import torsos
 from agents.tvt import config as config_lib
 from agents.tvt import memory as memory_lib

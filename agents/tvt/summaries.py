@@ -9,7 +9,6 @@ from typing import Dict, List
 
 from acme.utils import loggers
 import numpy as np
-import tensorflow as tf
 
 PROGRESS_FILE = 'progress.jsonl'
 X_AXES = {'episodes': 'by_episodes', 'env_steps': 'by_env_steps'}
@@ -20,6 +19,9 @@ class TwoAxisSummaryLogger(loggers.Logger):
   as step and under `directory/by_env_steps` with `env_steps`; flushed at every write."""
 
   def __init__(self, directory: str):
+    # TensorFlow only here: the rest of this module serves commands that must start fast.
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    self._summary = tf.summary
     self._writers = {key: tf.summary.create_file_writer(os.path.join(directory, sub))
                      for key, sub in X_AXES.items()}
 
@@ -32,7 +34,7 @@ class TwoAxisSummaryLogger(loggers.Logger):
         continue
       with writer.as_default():
         for name, value in scalars.items():
-          tf.summary.scalar(name, float(value), step=int(values[key]))
+          self._summary.scalar(name, float(value), step=int(values[key]))
       writer.flush()
 
   def close(self):

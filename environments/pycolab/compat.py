@@ -1,4 +1,4 @@
-"""Lets pycolab 1.2 (and Sonnet 2.0.0, see agents/tvt/compat.py) run on Python 3.10 unedited.
+"""Lets pycolab 1.2 (and Sonnet 2.0.0, see agents/core/sonnet_compat.py) run on Python 3.10 unedited.
 
 pycolab's `storytelling.Story` checks its chapters with `collections.Mapping` and
 `collections.Sequence`, names that moved to `collections.abc` and were removed from

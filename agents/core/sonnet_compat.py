@@ -3,6 +3,8 @@
 `sonnet.src.utils.replicate` (called by every Conv for its kernel shape) tests
 `isinstance(x, collections.Sequence)`, a name Python 3.10 removed, so building any snt.Conv2D
 raises AttributeError; `sonnet.src.initializers` has the same with `collections.Mapping`.
+Imported by every module that builds Sonnet convolutions (the core's torsos, TVT's and FTW's
+networks), so that each works whatever was imported before it.
 """
 
 from sonnet.src import initializers
