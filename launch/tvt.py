@@ -7,6 +7,9 @@ r"""Trains the Reconstructive Memory Agent with Temporal Value Transport on a py
   python -m launch.tvt --distributed --num_actors=4 --logdir=runs/ktd_a3c --num_episodes=500
   python -m launch.tvt --env_backend=pycolab               # step pycolab games (the reference)
 
+  # The paper's shape: 384 environment streams (24 actors x 16 environments, weight caches).
+  python -m launch.tvt --distributed --num_actors=24 --envs_per_actor=16 --logdir=runs/ktd_384
+
 Default: the release's batched synchronous A2C, with every flag of its main.py and the same
 defaults; `--num_episodes` counts learner iterations (batches of --batch_size episodes), as the
 release does. `--distributed` runs the same agent as a Launchpad program instead (the paper's
@@ -14,7 +17,9 @@ many-actor setting): N actor processes push whole episodes with their memory rea
 through a Reverb queue; the learner computes the TVT rewards and trains. With --logdir the run
 is checkpointed there and the same command resumes it; TensorBoard scalars go to
 <logdir>/tensorboard (against episodes and against environment steps), progress to
-<logdir>/progress.jsonl, and the learning curve to <logdir>/learning_curve.png. The actors
+<logdir>/progress.jsonl, and the learning curve to <logdir>/learning_curve.png; a distributed
+learner logs the policy lag of what it learns from (learner steps since the acting weights).
+Above 16 actors, weight caches serve the actors (one per 16; --actors_per_cache). The actors
 step their environments vectorised in numpy (environments/pycolab/vectorised.py: the pycolab
 tasks' episodes, seed for seed, many times faster); `--env_backend=pycolab` steps pycolab games.
 """
@@ -90,6 +95,13 @@ flags.DEFINE_boolean('distributed', False, 'Many actor processes and a learner (
 flags.DEFINE_integer('num_actors', 4, 'Actor processes with --distributed.')
 flags.DEFINE_integer('envs_per_actor', 4, 'Environments each actor steps with one network '
                      'call, with --distributed.')
+flags.DEFINE_integer('actors_per_cache', None, 'With --distributed: actors per weight cache '
+                     '(0: none, actors pull from the learner; default: one cache per '
+                     f'{distributed.CACHE_THRESHOLD} actors above {distributed.CACHE_THRESHOLD}).')
+flags.DEFINE_float('cache_period_s', distributed.DistributedConfig.cache_period_s,
+                   'With --distributed: seconds between a weight cache\'s pulls.')
+flags.DEFINE_integer('variable_update_period', _DEFAULTS.variable_update_period,
+                     'With --distributed: actor steps between weight pulls.')
 flags.DEFINE_boolean('jit_compile', _DEFAULTS.jit_compile, 'Compile the learner update and the '
                      'actors\' network step with XLA (slower than graph mode on the CPUs '
                      'measured; see benchmarks/tvt_throughput.py).')
@@ -125,7 +137,7 @@ def _check_flags():
   cli.check_flags({
       'logging_frequency': (1, None), 'batch_size': (1, None), 'num_actors': (1, None),
       'envs_per_actor': (1, None), 'num_episodes': (1, None, {'optional': True}),
-      'pycolab_distractor_length': (1, None),
+      'pycolab_distractor_length': (1, None), 'variable_update_period': (1, None),
       'checkpoint_minutes': (0, None, {'min_inclusive': False})})
   if FLAGS.dry_run and not FLAGS.distributed:
     launching.exit_with_usage_error('--dry_run describes the --distributed program')
@@ -152,7 +164,7 @@ def make_configs():
         read_strength_tolerance=FLAGS.read_strength_tolerance, do_tvt=FLAGS.do_tvt,
         batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate, beta1=FLAGS.beta1,
         beta2=FLAGS.beta2, epsilon=FLAGS.epsilon, off_policy_correction=FLAGS.vtrace,
-        jit_compile=FLAGS.jit_compile)
+        jit_compile=FLAGS.jit_compile, variable_update_period=FLAGS.variable_update_period)
   except ValueError as error:
     launching.exit_with_usage_error(str(error))
 
@@ -176,7 +188,8 @@ def _program_config(config: config_lib.TVTConfig) -> distributed.DistributedConf
   program_config = distributed.DistributedConfig(
       run_dir=FLAGS.logdir, num_actors=FLAGS.num_actors, envs_per_actor=FLAGS.envs_per_actor,
       max_actor_steps=steps, seed=FLAGS.seed, with_evaluator=False,
-      checkpoint_period_minutes=FLAGS.checkpoint_minutes)
+      checkpoint_period_minutes=FLAGS.checkpoint_minutes,
+      actors_per_cache=FLAGS.actors_per_cache, cache_period_s=FLAGS.cache_period_s)
   try:
     program_config.validate()
   except ValueError as error:

@@ -44,3 +44,23 @@ def _private_home():
     yield
     if previous is not None:
       os.environ['HOME'] = previous
+
+
+# Modules whose tests launch multi-process programs (Launchpad programs, or commands that do).
+# Under pytest-xdist (pytest.ini runs two workers) they run one after another on one worker, so
+# that two programs never share the 2 cores with each other, only with one single-process test;
+# every other module runs whole on one worker, so a module's fixtures are built once.
+PROGRAM_MODULES = frozenset({
+    'tests/faults/test_faults.py', 'tests/test_command_line.py',
+    'tests/test_core_extra_agent.py', 'tests/test_distributed.py',
+    'tests/test_ftw_command_line.py', 'tests/test_ftw_program.py',
+    'tests/test_model_based_sweep.py', 'tests/test_tvt_command_line.py',
+    'tests/test_tvt_distributed.py', 'tests/test_tvt_sweep.py'})
+
+
+@pytest.hookimpl(tryfirst=True)  # Before xdist's own hook reads the groups.
+def pytest_collection_modifyitems(items):
+  for item in items:
+    module = os.path.relpath(str(item.path), ROOT)
+    group = 'programs' if module in PROGRAM_MODULES else module
+    item.add_marker(pytest.mark.xdist_group(group))

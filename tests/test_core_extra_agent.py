@@ -80,7 +80,7 @@ class A2CLearner(learning.Learner):
     return finite, dict(metrics, loss=loss, gradient_norm=norm)
 
   def step(self):
-    data = next(self._dataset).data
+    data = self._next_batch().data
     finite, metrics = self._update(data.observation, data.action, data.reward, data.discount)
     metrics = tf2_utils.to_numpy(metrics)
     self._check_finite(finite, metrics['loss'], metrics['gradient_norm'])

@@ -1,4 +1,5 @@
-"""The real local_mp program: Reverb server, counter, learner, two actors, evaluator, limiter.
+"""The real local_mp program: Reverb server, counter, learner, two weight caches, four actors,
+evaluator, limiter.
 
 The builder below is the real meta-RL builder; it only records what its parts see into files
 of the run directory (batches reaching the learner, weights held by the actors), which the test
@@ -8,6 +9,7 @@ reads after the program has stopped by itself at its step budget.
 import json
 import os
 import pickle
+import re
 import threading
 import time
 
@@ -27,7 +29,7 @@ from agents.meta_rl import learning as learning_lib
 NUM_TRIALS = 20
 UNROLL = 10
 EVALUATION_SHARE = 0.25
-CACHE_PERIOD_S = 0.5  # Two caches (one per actor) pull the learner's weights this often.
+CACHE_PERIOD_S = 0.5  # Two caches (one per two actors) pull the learner's weights this often.
 
 
 class _RecordingIterator:
@@ -145,9 +147,9 @@ def finished_run(tmp_path_factory):
   config = config_lib.MetaRLConfig(num_trials=NUM_TRIALS, unroll_length=UNROLL, batch_size=4,
                                    max_queue_size=64, variable_update_period=2)
   program_config = distributed.DistributedConfig(
-      run_dir=run_dir, num_actors=2, envs_per_actor=4, max_actor_steps=6000,
+      run_dir=run_dir, num_actors=4, envs_per_actor=2, max_actor_steps=6000,
       evaluation_envs=8, evaluation_period_s=1.0, evaluation_share=EVALUATION_SHARE,
-      log_period_s=2.0, actors_per_cache=1, cache_period_s=CACHE_PERIOD_S)
+      log_period_s=2.0, actors_per_cache=2, cache_period_s=CACHE_PERIOD_S)
   program = distributed.make_program(
       RecordingBuilder(config, run_dir),
       environments.make_factory('easy', num_trials=NUM_TRIALS), program_config)
@@ -212,7 +214,7 @@ def test_learner_steps_advance_and_actor_weights_change(finished_run):
   run_dir = finished_run['run_dir']
   assert os.path.exists(os.path.join(run_dir, 'checkpoints', 'learner', 'checkpoint'))
   weight_files = [f for f in os.listdir(run_dir) if f.startswith('weights_')]
-  assert len(weight_files) == 2
+  assert len(weight_files) == 4
   for name in weight_files:
     fingerprints = np.loadtxt(os.path.join(run_dir, name))[:, 1]
     assert len(np.unique(fingerprints)) > 2, f'{name}: actor weights never changed'
@@ -239,6 +241,20 @@ def test_actors_take_weights_from_their_caches_which_follow_the_learner(finished
   assert learner_pulls < actor_pulls / 4, (learner_pulls, actor_pulls)
 
 
+def test_the_learner_logs_the_policy_lag_of_what_it_learns_from(finished_run):
+  with open(os.path.join(finished_run['run_dir'], 'node_logs', 'learner', '0')) as f:
+    lines = [line for line in f if 'Policy Lag P99' in line]
+  assert lines, 'the learner logged no policy lag'
+  figures = [{name: float(re.search(rf'Policy Lag {name} = ([-\d.e+]+)', line).group(1))
+              for name in ('Mean', 'P50', 'P99')} for line in lines]
+  for each in figures:
+    # In learner steps: never negative (no item is from weights newer than the learner's).
+    assert 0 <= each['P50'] <= each['P99'] and 0 <= each['Mean'] <= each['P99'], each
+  # Actors act with weights at most a cache period plus two pulls old; the learner takes
+  # several steps in that time, so some items lag.
+  assert max(each['P99'] for each in figures) > 0, figures
+
+
 def test_evaluation_stays_within_its_share_of_the_environment_steps(finished_run):
   reader = tf.train.load_checkpoint(os.path.join(finished_run['run_dir'], 'checkpoints',
                                                  'counter'))
@@ -258,10 +274,12 @@ def test_evaluation_is_affordable_only_within_its_share():
 def test_the_cpu_of_every_node_is_reported(finished_run):
   report = launching.cpu_reports(finished_run['run_dir'])[-1]
   nodes = report['nodes']
-  assert {'actor/0', 'actor/1', 'learner/0', 'evaluator/0', 'replay/0', 'counter/0',
-          'coordinator/0', 'cache/0', 'cache/1', 'launcher'} <= set(nodes), nodes
+  actors = [f'actor/{i}' for i in range(4)]
+  assert {*actors, 'learner/0', 'evaluator/0', 'replay/0', 'counter/0', 'coordinator/0',
+          'cache/0', 'cache/1', 'launcher'} <= set(nodes), nodes
   assert all(seconds > 0 for seconds in nodes.values()), nodes
-  assert report['categories']['data generation'] == nodes['actor/0'] + nodes['actor/1']
+  assert report['categories']['data generation'] == pytest.approx(
+      sum(nodes[actor] for actor in actors))
   assert report['categories']['evaluation'] == nodes['evaluator/0']
   assert sum(report['categories'].values()) == pytest.approx(report['total_s'])
   assert 'data generation' in launching.format_cpu_report(report)

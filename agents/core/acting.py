@@ -1,7 +1,7 @@
 """Batched actors: one network call acts for B environments; one Acme adder per environment."""
 
 import abc
-from typing import Callable, Optional, Sequence, Tuple, Union
+from typing import Callable, Mapping, Optional, Sequence, Tuple, Union
 
 from acme import adders
 from acme import specs
@@ -16,6 +16,20 @@ from environments import batched
 # policy(observations, state, is_first, seed) -> (actions, extras, new_state); all batched.
 # `state` is the recurrent state before the step; the actor resets rows where `is_first`.
 PolicyFn = Callable[..., Tuple[tf.Tensor, object, object]]
+
+# The extra that every actor writes with each step: the learner step of the weights it acted
+# with (-1 where unknown, as with frozen weights), from which learners measure the policy lag.
+WEIGHTS_STEP = 'weights_step'
+
+
+def weights_step(variable_client: Optional[variable_utils.VariableClient]) -> int:
+  """The learner step of the weights `variable_client` last fetched (-1 if it cannot say).
+
+  The step is the one its source (`rpc.ResilientVariableSource`) last received; Acme's client
+  copies those weights in at its next `update`, at most one step later.
+  """
+  source = getattr(variable_client, '_client', None)  # Acme keeps the source there.
+  return int(getattr(source, 'learner_step', -1))
 
 
 class BatchedActor(abc.ABC):
@@ -84,6 +98,9 @@ class BatchedRecurrentActor(BatchedActor):
     seed = tf.constant(self._rng.integers(0, 2**31 - 1, size=2), tf.int64)
     actions, extras, self._state = self._policy(
         observations, self._state, tf.constant(self._is_first), seed)
+    if isinstance(extras, Mapping):
+      extras = {**extras, WEIGHTS_STEP: np.full(len(self._is_first),
+                                                weights_step(self._variable_client), np.int32)}
     self._extras = extras
     return actions.numpy()
 

@@ -1,11 +1,12 @@
 """The learner base that every TF family builds on: served weights, finite updates, counting.
 
 A family's learner subclasses `Learner`, puts its networks and optimizers in `state`, and in
-`step()` takes `next(self._dataset)`, runs one compiled update that applies its gradients
+`step()` takes `self._next_batch()`, runs one compiled update that applies its gradients
 through `_apply_if_finite`, hands the returned flag to `_check_finite`, and ends with
 `_end_step`. The core's `LearnerRunner` calls `after_restore` once a checkpoint is restored.
 """
 
+import collections
 import time
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -17,6 +18,8 @@ from acme.utils import loggers
 import numpy as np
 import sonnet as snt
 import tensorflow as tf
+
+from agents.core import acting
 
 Metrics = Mapping[str, Any]
 
@@ -43,6 +46,11 @@ class Learner(acme.Learner, savers.TFSaveable):
     # (learner step, numpy copy of the served module's variables), replaced as one object so
     # that a courier thread never reads the weights of one step with the count of another.
     self._served = (0, tf2_utils.to_numpy(served_module.variables))
+    # Policy lags (in learner steps) of the latest items learned from, for the logged mean,
+    # median and 99th percentile.
+    self._policy_lags = collections.deque(maxlen=self.POLICY_LAG_WINDOW)
+
+  POLICY_LAG_WINDOW = 1000  # Items over which the policy lag's figures are taken.
 
   @property
   def num_steps(self) -> int:
@@ -53,6 +61,28 @@ class Learner(acme.Learner, savers.TFSaveable):
     """Whether `step()` will find a batch without waiting (True if the dataset cannot say)."""
     ready = getattr(self._dataset, 'ready', None)
     return bool(ready()) if ready is not None else True
+
+  def _next_batch(self):
+    """The dataset's next batch, its items' policy lags noted (see `policy_lag_metrics`)."""
+    batch = next(self._dataset)
+    extras = getattr(getattr(batch, 'data', batch), 'extras', None)
+    if isinstance(extras, Mapping) and acting.WEIGHTS_STEP in extras:
+      steps = np.asarray(extras[acting.WEIGHTS_STEP])
+      # An item's lag is that of the weights that acted its first step (its later rows may be
+      # padding); -1 marks weights of unknown step.
+      first = steps.reshape(len(steps), -1)[:, 0]
+      self._policy_lags.extend((self.num_steps - first[first >= 0]).tolist())
+    return batch
+
+  def policy_lag_metrics(self) -> Dict[str, float]:
+    """Mean, median and 99th percentile of the policy lag over the latest items learned from:
+    how many learner steps old the weights that acted them were ({} before any is known)."""
+    if not self._policy_lags:
+      return {}
+    lags = np.asarray(self._policy_lags, np.float64)
+    return {'policy_lag_mean': float(lags.mean()),
+            'policy_lag_p50': float(np.percentile(lags, 50)),
+            'policy_lag_p99': float(np.percentile(lags, 99))}
 
   # Serving weights.
 
@@ -153,5 +183,5 @@ class Learner(acme.Learner, savers.TFSaveable):
     if metrics is not None and self.num_steps % self._log_every == 0:
       if callable(metrics):
         metrics = metrics()
-      self._logger.write({**result, **metrics})
+      self._logger.write({**result, **metrics, **self.policy_lag_metrics()})
     return result

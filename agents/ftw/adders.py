@@ -33,6 +33,7 @@ import reverb
 import tensorflow as tf
 import tree
 
+from agents.core import acting as core_acting
 from agents.core import stopping
 
 
@@ -70,9 +71,11 @@ def _wait(operation, timeout_ms: int):
 class FirstStateSequenceAdder(adders.Adder):
   """Unrolls of `sequence_length` rows every `period` rows (default T - 1), first core state only.
 
-  `extras` given to `add` must hold 'logits' and 'core_state' (the state before the step). At an
-  episode's end the rows not yet in an unroll are written too (see the module docstring): as
-  the episode's last T rows, or with `pad_end_of_episode` as a padded unroll.
+  `extras` given to `add` must hold 'logits' and 'core_state' (the state before the step), and
+  may hold the learner step of the acting weights (`core_acting.WEIGHTS_STEP`; an unroll keeps
+  its first row's). At an episode's end the rows not yet in an unroll are written too (see the
+  module docstring): as the episode's last T rows, or with `pad_end_of_episode` as a padded
+  unroll.
   """
 
   def __init__(self, client: reverb.Client, sequence_length: int,
@@ -107,7 +110,8 @@ class FirstStateSequenceAdder(adders.Adder):
     self._rows = 0
     self._written_until = 0
 
-  def _append_row(self, action, reward, discount, logits, core_state, mask: bool = True):
+  def _append_row(self, action, reward, discount, logits, core_state, weights_step,
+                  mask: bool = True):
     # Rows that may start an unroll keep their core state (None leaves are not stored): every
     # period-th row; without padding every row, since an episode's last T rows may start anywhere.
     stores_state = self._rows % self._period == 0 or not self._pad_end_of_episode
@@ -120,7 +124,8 @@ class FirstStateSequenceAdder(adders.Adder):
         # Only rows that start an unroll keep their core state (None leaves are not stored).
         'extras': {'logits': logits, 'mask': np.bool_(mask),
                    'core_state': (core_state if stores_state
-                                  else tree.map_structure(lambda _: None, core_state))},
+                                  else tree.map_structure(lambda _: None, core_state)),
+                   core_acting.WEIGHTS_STEP: np.int32(weights_step)},
     })
     self._rows += 1
     if self._rows >= self._length and (self._rows - self._length) % self._period == 0:
@@ -141,7 +146,8 @@ class FirstStateSequenceAdder(adders.Adder):
         extras={'logits': history['extras']['logits'][window],
                 'mask': history['extras']['mask'][window],
                 'core_state': tree.map_structure(lambda c: c[first],
-                                                 history['extras']['core_state'])})
+                                                 history['extras']['core_state']),
+                core_acting.WEIGHTS_STEP: history['extras'][core_acting.WEIGHTS_STEP][first]})
     for table, priority_fn in self._tables.items():
       priority = 1.0 if priority_fn is None else priority_fn(trajectory)
       self._writer.create_item(table, priority, trajectory)
@@ -154,14 +160,14 @@ class FirstStateSequenceAdder(adders.Adder):
     action = np.asarray(action, np.int32)
     self._append_row(action, np.asarray(next_timestep.reward, np.float32),
                      np.asarray(next_timestep.discount, np.float32), extras['logits'],
-                     extras['core_state'])
+                     extras['core_state'], extras.get(core_acting.WEIGHTS_STEP, -1))
     self._observation = next_timestep.observation
     if next_timestep.last():
       # The final row carries only the last observation (its value bootstraps nothing, since the
       # discount before it is 0, but it lets the last transition be trained on).
       blank = (np.zeros_like(action), np.zeros_like(next_timestep.reward, np.float32),
                np.float32(0.0), np.zeros_like(extras['logits']),
-               tree.map_structure(np.zeros_like, extras['core_state']))
+               tree.map_structure(np.zeros_like, extras['core_state']), -1)
       self._append_row(*blank, mask=False)
       self._write_tail(blank)
       self.reset()
@@ -213,7 +219,8 @@ class FirstStateSequenceAdder(adders.Adder):
         extras={'logits': full(extras_spec['logits']),
                 'mask': tf.TensorSpec([sequence_length], tf.bool),
                 'core_state': tree.map_structure(lambda s: spec(1, s),
-                                                 extras_spec['core_state'])})
+                                                 extras_spec['core_state']),
+                core_acting.WEIGHTS_STEP: tf.TensorSpec([1], tf.int32)})
 
   def __del__(self):
     if self._writer is not None:

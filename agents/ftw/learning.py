@@ -255,7 +255,7 @@ class FtwLearner(learning.Learner):
                        task)
 
   def step(self):
-    sample = next(self._dataset).data
+    sample = self._next_batch().data
     metrics = self._main_update(_oar(sample.observation), sample.action, sample.reward,
                                 sample.discount, sample.extras['logits'],
                                 self._core_state(sample.extras['core_state']),

@@ -74,7 +74,7 @@ class MetaRLLearner(learning.Learner):
     return finite, metrics
 
   def step(self):
-    sample = next(self._dataset)
+    sample = self._next_batch()
     data = sample.data
     # The stored state is a namedtuple rebuilt from the table signature; give it the core's type.
     core_state = tree.unflatten_as(self._network.initial_state(1),

@@ -157,7 +157,7 @@ class TVTLearner(learning.Learner):
                 read_strengths=time_major(extras['read_strengths']), extras=extras)
 
   def step(self):
-    batch = self.prepare_batch(next(self._dataset).data)
+    batch = self.prepare_batch(self._next_batch().data)
     rewards = {'env': batch['env_rewards'], 'tvt': batch['tvt_rewards']}
     pcontinues = (self._config.gamma * batch['discounts']).astype(np.float32)
     finite, terms = self._update(batch['observations'], batch['actions'], rewards, pcontinues,

@@ -1,0 +1,213 @@
+r"""Scale benchmark: the real TVT learner and Reverb server against 1 to 384 simulated actors,
+with and without weight caches.
+
+  python -m benchmarks.scale                              # 10 programs, about 30 minutes
+  python -m benchmarks.scale --actors=1,32 --caches=off --window_s=30   # a quick look
+
+Each configuration is one real local_mp program of the core (Reverb server, counter, TVT
+learner, weight caches when on, and a few processes of simulated actors; see
+`benchmarks/scale_nodes.py`). Simulated actors write whole key_to_door episodes with their
+extras (copies of real ones) as fast as the learner's queue takes them and pull the weights
+every `--pull_period_s`, so the learner is never short of data and what changes with the number
+of actors is what serving them costs. By default the learner has a core of its own (as on its
+own machine) and every other node shares the rest, so its figures show what lands in the
+learner's process.
+
+Prints, per configuration, over a window after the learner's first batch: the learner's steps/s
+and its batch latency (time from asking for a batch to having it), Reverb inserts/s, the
+weight-pull latency p50/p99 seen by the actors, and the pulls/s and MB/s the learner served.
+Writes `<output>.json`, `<output>.md` (the table) and `<output>.png`.
+"""
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from typing import Any, Dict, List
+
+from absl import app
+from absl import flags
+import numpy as np
+# TensorFlow first, as in launch.tvt (see benchmarks/tvt_throughput.py).
+import tensorflow as tf  # noqa: F401  pylint: disable=unused-import
+
+import environments
+from agents.core import distributed
+from agents.core import launching
+from agents.tvt import experiment
+from benchmarks import scale_nodes
+
+FLAGS = flags.FLAGS
+flags.DEFINE_list('actors', ['1', '8', '32', '128', '384'], 'Simulated actor counts.')
+flags.DEFINE_list('caches', ['off', 'on'], 'Weight caches off and/or on.')
+flags.DEFINE_integer('actors_per_cache', 64, 'Actors per weight cache, when caches are on.')
+flags.DEFINE_float('cache_period_s', 1.0, 'Seconds between a cache\'s pulls from the learner.')
+flags.DEFINE_float('pull_period_s', 5.0, 'Seconds between an actor\'s weight pulls (an Acme '
+                   'actor pulls every 1000 of its steps: 5-10 s for an A3C actor).')
+flags.DEFINE_float('item_period_s', 0.0, 'At most one episode per actor this often (0: as '
+                   'fast as the learner\'s queue takes them).')
+flags.DEFINE_integer('nodes', 4, 'Processes the simulated actors are spread over.')
+flags.DEFINE_integer('batch_size', 4, 'Episodes per learner step.')
+flags.DEFINE_float('startup_s', 120.0, 'Allowed from the launch to the learner\'s first batch.')
+flags.DEFINE_float('warmup_s', 15.0, 'Seconds after the learner\'s first batch not measured.')
+flags.DEFINE_float('window_s', 60.0, 'Seconds measured.')
+flags.DEFINE_boolean('pin_learner', True, 'The learner on a core of its own (needs 2 cores).')
+flags.DEFINE_string('output', 'results/scale_tvt', 'Where the .json, .md and .png go.')
+
+
+def _percentile(values, q) -> float:
+  return float(np.percentile(values, q)) if len(values) else float('nan')
+
+
+def _in_window(records, start, end, index=0):
+  return [r for r in records if start <= r[index] < end]
+
+
+def measure(num_actors: int, caches: bool) -> Dict[str, Any]:
+  """Runs one program and returns its figures over the measured window."""
+  factory, config = experiment.make_config('key_to_door', {}, batch_size=FLAGS.batch_size)
+  nodes = min(FLAGS.nodes, num_actors)
+  run_dir = tempfile.mkdtemp(prefix='scale_')
+  try:
+    program_config = distributed.DistributedConfig(
+        run_dir=run_dir, num_actors=num_actors, envs_per_actor=1, with_evaluator=False,
+        max_wall_s=FLAGS.startup_s + FLAGS.warmup_s + FLAGS.window_s,
+        actors_per_cache=FLAGS.actors_per_cache if caches else 0,
+        cache_period_s=FLAGS.cache_period_s, checkpoint_period_steps=None,
+        checkpoint_period_minutes=600.0, drain_timeout_s=5.0, log_period_s=30.0)
+    actors = distributed.NodeFactory(
+        'actor', scale_nodes.SimulatedActors, count=nodes,
+        args=(nodes, FLAGS.pull_period_s, FLAGS.item_period_s, FLAGS.pin_learner))
+    program = distributed.make_program(
+        scale_nodes.MeasuredTVTBuilder(config, run_dir, FLAGS.pin_learner), factory,
+        program_config, name='scale', actors=actors)
+    launching.launch(program, 'local_mp', run_dir, console=False)
+    records = os.path.join(run_dir, scale_nodes.RECORDS)
+    with open(os.path.join(records, 'learner.json')) as f:
+      learner = json.load(f)
+    simulated = []
+    for index in range(nodes):
+      with open(os.path.join(records, f'actors_{index}.json')) as f:
+        simulated.append(json.load(f))
+  except Exception:
+    print(f'the program\'s run directory is kept: {run_dir}')
+    raise
+  shutil.rmtree(run_dir, ignore_errors=True)
+  batches = learner['batches']
+  if not batches:
+    raise RuntimeError(f'{num_actors} actors, caches {caches}: the learner took no batch')
+  start = batches[0][1] + FLAGS.warmup_s
+  end = max(b[1] for b in batches)
+  window = end - start
+  measured = _in_window(batches, start, end, index=1)
+  waits = [came - asked for asked, came in measured]
+  served = _in_window(learner['pulls'], start, end)
+  pulls = [p for node in simulated for p in _in_window(node['pulls'], start, end)]
+  inserts = _in_window(simulated[0]['inserts'], start, end)
+  insert_rate = ((inserts[-1][1] - inserts[0][1]) / (inserts[-1][0] - inserts[0][0])
+                 if len(inserts) > 1 else float('nan'))
+  return {
+      'actors': num_actors, 'caches': program_config.num_caches, 'window_s': window,
+      # Batches after the first measured one, over the time between their arrivals.
+      'learner_steps_per_s': ((len(measured) - 1) / (measured[-1][1] - measured[0][1])
+                              if len(measured) > 1 else float('nan')),
+      'batch_latency_p50_s': _percentile(waits, 50),
+      'batch_latency_p99_s': _percentile(waits, 99),
+      'reverb_inserts_per_s': insert_rate,
+      'pull_latency_p50_s': _percentile([p[1] for p in pulls], 50),
+      'pull_latency_p99_s': _percentile([p[1] for p in pulls], 99),
+      'actor_pulls': len(pulls),
+      'failed_pulls': sum(node['failed_pulls'] for node in simulated),
+      'learner_pulls_per_s': len(served) / window if window > 0 else float('nan'),
+      'learner_mb_per_s': sum(p[1] for p in served) / window / 1e6 if window > 0 else
+                          float('nan'),
+      'weights_mb': served[0][1] / 1e6 if served else float('nan'),
+  }
+
+
+COLUMNS = [('actors', 'actors', '{:d}'), ('caches', 'caches', '{:d}'),
+           ('learner_steps_per_s', 'learner steps/s', '{:.2f}'),
+           ('batch_latency_p50_s', 'batch wait p50 s', '{:.2f}'),
+           ('reverb_inserts_per_s', 'inserts/s', '{:.1f}'),
+           ('pull_latency_p50_s', 'pull p50 s', '{:.3f}'),
+           ('pull_latency_p99_s', 'pull p99 s', '{:.3f}'),
+           ('learner_pulls_per_s', 'learner pulls/s', '{:.1f}'),
+           ('learner_mb_per_s', 'learner MB/s', '{:.1f}'),
+           ('window_s', 'window s', '{:.0f}')]
+
+
+def table(rows: List[Dict[str, Any]]) -> str:
+  """The figures as a Markdown table."""
+  lines = ['| ' + ' | '.join(title for _, title, _ in COLUMNS) + ' |',
+           '|' + '---|' * len(COLUMNS)]
+  for row in rows:
+    lines.append('| ' + ' | '.join(fmt.format(row[key]) for key, _, fmt in COLUMNS) + ' |')
+  return '\n'.join(lines)
+
+
+def plot(rows: List[Dict[str, Any]], path: str):
+  """Learner steps/s, pull latency p99 and learner MB/s against the number of actors."""
+  from agents import plotting  # pylint: disable=g-import-not-at-top
+  plt = plotting.pyplot()
+  figure, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+  for caches, style in ((False, 'o-'), (True, 's--')):
+    series = sorted((r for r in rows if bool(r['caches']) == caches), key=lambda r: r['actors'])
+    if not series:
+      continue
+    label = 'with caches' if caches else 'without caches'
+    x = [r['actors'] for r in series]
+    for axis, key in zip(axes, ('learner_steps_per_s', 'pull_latency_p99_s',
+                                'learner_mb_per_s')):
+      axis.plot(x, [r[key] for r in series], style, label=label)
+  for axis, title in zip(axes, ('learner steps/s', 'weight-pull latency p99 (s)',
+                                'MB/s served by the learner')):
+    axis.set_xscale('log')
+    axis.set_xlabel('simulated actors')
+    axis.set_title(title)
+    axis.grid(alpha=0.3)
+    axis.legend()
+  figure.tight_layout()
+  figure.savefig(path, dpi=100)
+  plt.close(figure)
+
+
+def main(argv):
+  del argv
+  counts = [int(a) for a in FLAGS.actors]
+  modes = [mode == 'on' for mode in FLAGS.caches]
+  if any(c < 1 for c in counts) or not set(FLAGS.caches) <= {'on', 'off'}:
+    launching.exit_with_usage_error('--actors must be positive and --caches on and/or off')
+  environments.make('key_to_door')  # Fails fast on a broken install.
+  if FLAGS.pin_learner and len(os.sched_getaffinity(0)) < 2:
+    print('one core only: the learner shares it with every other node')
+  elif FLAGS.pin_learner:
+    scale_nodes.pin_process(scale_nodes.other_cpus())  # Every node starts here, but the learner.
+  rows = []
+  for num_actors in counts:
+    for caches in modes:
+      started = time.time()
+      row = measure(num_actors, caches)
+      rows.append(row)
+      print(f'{num_actors} actors, {row["caches"]} caches ({time.time() - started:.0f} s): '
+            f'learner {row["learner_steps_per_s"]:.2f} steps/s, pulls p50/p99 '
+            f'{row["pull_latency_p50_s"]:.3f}/{row["pull_latency_p99_s"]:.3f} s, learner '
+            f'{row["learner_mb_per_s"]:.1f} MB/s', flush=True)
+  print(table(rows))
+  print(f'weights: {rows[0]["weights_mb"]:.2f} MB per pull; load average '
+        f'{os.getloadavg()[0]:.1f}')
+  os.makedirs(os.path.dirname(FLAGS.output) or '.', exist_ok=True)
+  settings = {name: FLAGS[name].value for name in (
+      'actors_per_cache', 'cache_period_s', 'pull_period_s', 'item_period_s', 'nodes',
+      'batch_size', 'warmup_s', 'window_s', 'pin_learner')}
+  with open(FLAGS.output + '.json', 'w') as f:
+    json.dump({'settings': settings, 'rows': rows, 'load_average': os.getloadavg()}, f,
+              indent=1)
+  with open(FLAGS.output + '.md', 'w') as f:
+    f.write(table(rows) + '\n')
+  plot(rows, FLAGS.output + '.png')
+  print(f'wrote {FLAGS.output}.json, .md and .png')
+
+
+if __name__ == '__main__':
+  app.run(main)

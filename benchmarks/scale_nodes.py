@@ -1,0 +1,250 @@
+"""The nodes of the scale benchmark (`benchmarks/scale.py`): simulated actors and a measured
+learner, in a real program of the core (Reverb server, counter, learner, weight caches).
+
+Simulated actors play no environment and run no network once started: each node first plays a
+few real TVT episodes with the real actor (so the items have the real size, shape and content,
+extras included), then stands for a group of actors, each with its own Reverb trajectory
+writer that keeps writing copies of those episodes to the learner's queue as fast as the queue
+takes them (at most one item every `item_period_s`), and its own weight pull every
+`pull_period_s` from its variable source (its group's cache, or the learner), as an Acme
+variable client does: asynchronous, one pull in flight at a time. Its items carry the learner
+step of its latest weights, so the learner logs the policy lag as with real actors.
+
+Every node records what it measures into `<run_dir>/scale/`: the learner its steps, the time it
+waited for each batch, and the weights it served; the simulated actors their pulls' latencies
+and the Reverb server's insert count over time.
+"""
+
+import json
+import os
+import threading
+import time
+from typing import Dict, List, Sequence
+
+from absl import logging
+import numpy as np
+import reverb
+import tree
+
+from agents.core import acting as core_acting
+from agents.core import distributed
+from agents.core import environment_loop
+from agents.core import stopping
+from agents.tvt import builder as tvt_builder
+from agents.tvt import episodes
+
+RECORDS = 'scale'  # Subdirectory of the run directory with every node's records.
+LEARNER_CPUS = {0}  # With `pin_learner`: the learner's core; every other node has the rest.
+
+
+def pin_process(cpus: Sequence[int]):
+  """Moves every thread of this process (and the threads it starts later) to `cpus`."""
+  for thread_id in os.listdir('/proc/self/task'):
+    try:
+      os.sched_setaffinity(int(thread_id), set(cpus))
+    except OSError:
+      pass  # A thread that has just ended.
+
+
+def other_cpus() -> List[int]:
+  """The cores left to every node but the learner (all of them on a 1-core machine)."""
+  cpus = sorted(os.sched_getaffinity(0))
+  return [c for c in cpus if c not in LEARNER_CPUS] or cpus
+
+
+def _records_path(run_dir: str, name: str) -> str:
+  directory = os.path.join(run_dir, RECORDS)
+  os.makedirs(directory, exist_ok=True)
+  return os.path.join(directory, name)
+
+
+class _TimedBatches:
+  """The learner's dataset; notes when each batch was asked for and when it came."""
+
+  def __init__(self, dataset, records: Dict[str, List]):
+    self._dataset = dataset
+    self._records = records
+
+  def __iter__(self):
+    return self
+
+  def ready(self):
+    return self._dataset.ready()
+
+  def __next__(self):
+    asked = time.time()
+    batch = next(self._dataset)
+    self._records['batches'].append((asked, time.time()))
+    return batch
+
+
+class MeasuredTVTBuilder(tvt_builder.TVTBuilder):
+  """The TVT builder whose learner records its batches and the weights it serves (and, with
+  `pin_learner`, runs on a core of its own, as a learner on its own machine would)."""
+
+  def __init__(self, config, run_dir: str, pin_learner: bool):
+    super().__init__(config)
+    self._records_dir = run_dir
+    self._pin_learner = pin_learner
+
+  def make_learner(self, networks, dataset, counter=None, logger=None):
+    if self._pin_learner:
+      pin_process(LEARNER_CPUS)
+    records = {'batches': [], 'pulls': []}
+    learner = super().make_learner(networks, _TimedBatches(dataset, records), counter, logger)
+    serve = learner.get_variables_with_step
+
+    def served(names):
+      step, variables = serve(names)
+      records['pulls'].append((time.time(), sum(x.nbytes for x in tree.flatten(variables))))
+      return step, variables
+
+    learner.get_variables_with_step = served
+    path = _records_path(self._records_dir, 'learner.json')
+
+    def save_records():  # Every few seconds and at the stop: the node may be ended any time.
+      while True:
+        stopped = stopping.wait_for_stop(5.0)
+        with open(path + '.tmp', 'w') as f:
+          json.dump({key: list(values) for key, values in records.items()}, f)
+        os.replace(path + '.tmp', path)
+        if stopped:
+          return
+
+    threading.Thread(target=save_records, daemon=True).start()
+    return learner
+
+
+def template_episodes(context: distributed.ProgramContext, count: int, seed: int):
+  """`count` whole episodes played by the real actor (initial weights) on the real task, as
+  the learner's queue stores them."""
+  builder, spec = context.builder, context.environment_spec
+  queue = episodes.EpisodeQueue(spec, builder.extras_spec(spec),
+                                builder.config.episode_length + 1)
+  environment = distributed.make_batched_environment(context.environment_factory, count, seed)
+  actor = builder.make_actor(builder.make_networks(spec), None,
+                             queue.make_batched_adder(count), seed=seed)
+  loop = environment_loop.BatchedEnvironmentLoop(environment, actor, should_update=False)
+  while queue.num_ready < count:
+    loop.run(num_episodes=count)
+  return [queue.pop_batch(1).data for _ in range(count)]
+
+
+class SimulatedActors:
+  """Actors `index`, `index + num_nodes`, ... of `config.num_actors`: items and weight pulls,
+  no environment and no network (see the module docstring)."""
+
+  def __init__(self, context: distributed.ProgramContext, index: int, num_nodes: int,
+               pull_period_s: float, item_period_s: float, pin_learner: bool):
+    if pin_learner:
+      pin_process(other_cpus())
+    config = context.config
+    self._index = index
+    self._actor_ids = list(range(index, config.num_actors, num_nodes))
+    self._sources = [context.variable_source(i) for i in self._actor_ids]
+    self._replay_address = context.replay.server_address
+    self._pull_period_s = pull_period_s
+    self._item_period_s = item_period_s
+    self._run_dir = config.run_dir
+    self._table = context.builder.table_name(tvt_builder.QUEUE)
+    self._templates = [tree.map_structure(lambda x: x[0], episode) for episode in
+                       template_episodes(context, 2, distributed.derive_seed(config.seed, index))]
+    self._rng = np.random.default_rng(index)
+    self._lock = threading.Lock()
+    # The learner step of each actor's latest weights, written with its items (policy lag).
+    self._weights_steps = np.full(len(self._actor_ids), -1, np.int32)
+    self._pulls: List = []  # (time issued, latency s, learner step) of each completed pull.
+    self._failed_pulls = 0
+    self._inserts: List = []  # (time, the server's completed inserts) — node 0 only.
+
+  def _pull_weights(self):
+    """Each actor pulls every period (phases spread at random), one pull in flight at most."""
+    period = self._pull_period_s
+    due = time.time() + self._rng.uniform(0, period, len(self._sources))
+    in_flight = [False] * len(self._sources)
+
+    def done(actor, issued, future):
+      in_flight[actor] = False
+      try:
+        step, _ = future.result()
+      except Exception:  # pylint: disable=broad-except
+        with self._lock:
+          self._failed_pulls += 1
+        return
+      with self._lock:
+        self._pulls.append((issued, time.time() - issued, step))
+        self._weights_steps[actor] = step
+
+    while not stopping.stop_requested():
+      now = time.time()
+      for actor in np.flatnonzero(due <= now):
+        due[actor] += period
+        if in_flight[actor]:
+          continue  # As Acme's VariableClient: no second pull while one is in flight.
+        in_flight[actor] = True
+        future = self._sources[actor].futures.get_variables_with_step(['policy'])
+        future.add_done_callback(lambda f, a=actor, t=now: done(a, t, f))
+      stopping.wait_for_stop(max(0.0, min(due.min() - time.time(), 0.5)))
+
+  def _write_items(self):
+    """Each actor's writer keeps at most 2 items in flight and writes at most one item every
+    `item_period_s`; the queue's rate limiter sets the pace."""
+    client = reverb.Client(self._replay_address)
+    writers = [client.trajectory_writer(num_keep_alive_refs=1) for _ in self._actor_ids]
+    next_item = np.zeros(len(writers))
+    while not stopping.stop_requested():
+      wrote = False
+      for actor, writer in enumerate(writers):
+        if next_item[actor] > time.time():
+          continue
+        try:
+          writer.flush(block_until_num_items=1, timeout_ms=0)
+        except reverb.errors.DeadlineExceededError:
+          continue  # Its queue slot has not come yet.
+        episode = self._templates[self._rng.integers(len(self._templates))]
+        step = np.full_like(episode.extras[core_acting.WEIGHTS_STEP],
+                            self._weights_steps[actor])
+        writer.append(episode._replace(extras={**episode.extras,
+                                               core_acting.WEIGHTS_STEP: step}))
+        writer.create_item(self._table, 1.0, tree.map_structure(lambda c: c[-1],
+                                                                writer.history))
+        next_item[actor] = time.time() + self._item_period_s
+        wrote = True
+      if not wrote:
+        stopping.wait_for_stop(0.01)
+    for writer in writers:
+      try:
+        writer.close()
+      except Exception:  # pylint: disable=broad-except
+        pass
+
+  def _count_inserts(self):
+    """The server's completed inserts into the queue, every second (node 0 only)."""
+    client = reverb.Client(self._replay_address)
+    while not stopping.wait_for_stop(1.0):
+      try:
+        info = client.server_info(timeout=5)[self._table]
+      except Exception:  # pylint: disable=broad-except
+        continue  # A slow answer: the next one will do.
+      with self._lock:
+        self._inserts.append((time.time(), info.rate_limiter_info.insert_stats.completed))
+
+  def run(self):
+    threads = [threading.Thread(target=self._pull_weights, daemon=True)]
+    if self._index == 0:
+      threads.append(threading.Thread(target=self._count_inserts, daemon=True))
+    for thread in threads:
+      thread.start()
+    try:
+      self._write_items()
+    except Exception as error:  # pylint: disable=broad-except
+      if not stopping.stop_requested():
+        raise
+      logging.info('a write ended at the stop: %s', error)
+    for thread in threads:
+      thread.join(5.0)
+    with self._lock:
+      record = {'actors': len(self._actor_ids), 'pulls': self._pulls,
+                'failed_pulls': self._failed_pulls, 'inserts': self._inserts}
+    with open(_records_path(self._run_dir, f'actors_{self._index}.json'), 'w') as f:
+      json.dump(record, f)
