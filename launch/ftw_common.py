@@ -4,13 +4,13 @@ Every bad value (NaN and infinities included) and an unusable --logdir end the c
 anything is created, with one line and exit status 2.
 """
 
-import os
 from typing import Dict, List, Tuple
 
 from absl import flags
 
 import environments
 from agents.core import cli
+from agents.core import launching
 from agents.core import run_dir
 from agents.ftw import config as config_lib
 from environments import ctf
@@ -18,8 +18,7 @@ from environments.ctf import bots as bots_lib
 from hyperparameters import population
 
 FLAGS = flags.FLAGS
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LAUNCH_TYPES = cli.LAUNCH_TYPES + ('vertex_ai',)
+LAUNCH_TYPES = cli.LAUNCH_TYPES + (launching.VERTEX_AI,)
 _GRID = config_lib.grid_world_config()
 _PBT = population.PbtConfig()
 
@@ -48,10 +47,7 @@ def define_flags(logdir: str, num_steps: int, max_minutes: float):
   flags.DEFINE_integer('seed', 0, 'Base seed of every member, arena and evaluation.')
   flags.DEFINE_enum('launch_type', 'local_mp', LAUNCH_TYPES,
                     'local_mp / local_mt on this machine, vertex_ai on Google Cloud.')
-  flags.DEFINE_string('docker_requirements', os.path.join(ROOT, 'requirements.txt'),
-                      'vertex_ai: the pip requirements baked into every node image.')
-  flags.DEFINE_string('learner_accelerator', '',
-                      'vertex_ai: accelerator of the learner nodes, e.g. V100 (default CPU).')
+  launching.define_cluster_flags()
   flags.DEFINE_bool('loopback_only', True, 'Bind every server of the run to loopback.')
   flags.DEFINE_bool('dry_run', False, 'Print the program\'s node groups and what each node '
                     'asks for (per --launch_type), without launching or writing anything.')

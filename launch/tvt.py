@@ -107,8 +107,10 @@ flags.DEFINE_boolean('jit_compile', _DEFAULTS.jit_compile, 'Compile the learner 
                      'measured; see benchmarks/tvt_throughput.py).')
 flags.DEFINE_boolean('vtrace', _DEFAULTS.off_policy_correction, 'With --distributed, correct '
                      'the actors\' policy lag with V-trace (else lambda-returns, as A3C).')
-flags.DEFINE_enum('launch_type', 'local_mp', launching.LAUNCH_TYPES,
-                  'How to launch the nodes with --distributed.')
+flags.DEFINE_enum('launch_type', 'local_mp', launching.LAUNCH_TYPES + (launching.VERTEX_AI,),
+                  'How to launch the nodes with --distributed: local_mp / local_mt on this '
+                  'machine, vertex_ai on Google Cloud.')
+launching.define_cluster_flags()
 flags.DEFINE_boolean('loopback_only', True, 'Bind every server of the run to loopback.')
 flags.DEFINE_float('checkpoint_minutes', 5.0, 'Minutes between checkpoints.')
 flags.DEFINE_boolean('dry_run', False, 'With --distributed: print the program\'s node groups '
@@ -139,8 +141,9 @@ def _check_flags():
       'envs_per_actor': (1, None), 'num_episodes': (1, None, {'optional': True}),
       'pycolab_distractor_length': (1, None), 'variable_update_period': (1, None),
       'checkpoint_minutes': (0, None, {'min_inclusive': False})})
-  if FLAGS.dry_run and not FLAGS.distributed:
-    launching.exit_with_usage_error('--dry_run describes the --distributed program')
+  if (FLAGS.dry_run or FLAGS.launch_type == launching.VERTEX_AI) and not FLAGS.distributed:
+    launching.exit_with_usage_error(f'--{"dry_run" if FLAGS.dry_run else "launch_type"} '
+                                    'is for the --distributed program')
   if FLAGS.distributed and not FLAGS.logdir:
     launching.exit_with_usage_error('--distributed needs --logdir (node logs and checkpoints '
                                     'live there)')
@@ -205,15 +208,22 @@ def main(argv):
   signal.signal(signal.SIGTERM, _interrupt)
   factory, config = make_configs()
   run_dir = FLAGS.logdir
+  on_vertex_ai = FLAGS.launch_type == launching.VERTEX_AI
   if FLAGS.dry_run:
     program = distributed.make_program(builder_lib.TVTBuilder(config, run_dir), factory,
                                        _program_config(config), name='tvt')
-    print(launching.describe_program(program, FLAGS.launch_type), flush=True)
+    resources = (launching.vertex_ai_descriptions(program, FLAGS.docker_requirements,
+                                                  FLAGS.learner_accelerator)
+                 if on_vertex_ai else None)
+    print(launching.describe_program(program, FLAGS.launch_type, resources), flush=True)
     return
+  if on_vertex_ai:
+    launching.check_vertex_ai_installed()
   # local_mt and the single-process agent serve Reverb in this process: both restart it with
   # the loopback shim (before anything is written) so that the server listens on loopback only.
-  launching.prepare_launcher(FLAGS.launch_type if FLAGS.distributed else 'local_mt',
-                             FLAGS.loopback_only)
+  if not on_vertex_ai:
+    launching.prepare_launcher(FLAGS.launch_type if FLAGS.distributed else 'local_mt',
+                               FLAGS.loopback_only)
   if FLAGS.distributed:
     program_config = _program_config(config)
   if run_dir:
@@ -234,6 +244,11 @@ def main(argv):
     if FLAGS.distributed:
       builder = builder_lib.TVTBuilder(config, run_dir, FLAGS.logging_frequency)
       program = distributed.make_program(builder, factory, program_config, name='tvt')
+      if on_vertex_ai:
+        launching.submit_to_vertex_ai(program, FLAGS.docker_requirements,
+                                      FLAGS.learner_accelerator)
+        print(f'submitted to Vertex AI; the run writes to {run_dir}', flush=True)
+        return
       launching.launch(program, FLAGS.launch_type, run_dir, loopback_only=FLAGS.loopback_only,
                        extra_env={'TF_ENABLE_ONEDNN_OPTS': os.environ['TF_ENABLE_ONEDNN_OPTS']})
     else:

@@ -32,13 +32,29 @@ def _run(module, *args, timeout=180):
     (['--distributed', '--logdir='], ['--distributed needs --logdir']),
     (['--num_episodes=0'], ['--num_episodes must be at least 1']),
     (['--pycolab_distractor_length=0'], ['--pycolab_distractor_length must be at least 1']),
-    (['--dry_run'], ['--dry_run describes the --distributed program']),
+    (['--dry_run'], ['--dry_run is for the --distributed program']),
+    (['--launch_type=vertex_ai'], ['--launch_type is for the --distributed program']),
+    (['--distributed', '--launch_type=vertex_ai'], ['needs xmanager']),
 ])
 def test_training_rejects_bad_flags(args, fragments, tmp_path):
   logdir = [] if any(a.startswith('--logdir') for a in args) else [f'--logdir={tmp_path / "run"}']
   result = _run('launch.tvt', *logdir, *args)
   _assert_usage_error(result, *fragments)
   assert not (tmp_path / 'run').exists(), 'a rejected command must not create its run'
+
+
+def test_a_dry_run_of_the_papers_384_streams_on_vertex_ai_writes_nothing(tmp_path):
+  result = _run('launch.tvt', f'--logdir={tmp_path / "run"}', '--distributed', '--dry_run',
+                '--launch_type=vertex_ai', '--learner_accelerator=V100', '--num_actors=24',
+                '--envs_per_actor=16')
+  assert result.returncode == 0, result.stderr[-2000:]
+  rows = {line.split()[0]: line.split(None, 2)[1:] for line in result.stdout.splitlines()
+          if line.startswith('  ') and not line.split()[0] == 'group'}
+  assert rows['learner'][0] == '1' and rows['learner'][1].endswith('1 x V100')
+  assert rows['actor'][0] == '24' and rows['actor'][1].endswith('CPU')
+  assert rows['cache'][0] == '2'  # One weight cache per 16 actors above 16 actors.
+  assert {'replay', 'counter'} <= set(rows)
+  assert not (tmp_path / 'run').exists()
 
 
 def test_an_unusable_run_directory_is_one_line_and_nothing_is_written(tmp_path):

@@ -36,6 +36,60 @@ NODE_ENV = {'TF_CPP_MIN_LOG_LEVEL': '2', 'TF_NUM_INTRAOP_THREADS': '1',
             'TF_NUM_INTEROP_THREADS': '1', 'OMP_NUM_THREADS': '1'}
 
 
+# Launch type of a program on Google Cloud (Vertex AI, through xmanager): one job per node.
+VERTEX_AI = 'vertex_ai'
+_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def define_cluster_flags():
+  """The flags of a command whose program may also be launched on Vertex AI."""
+  flags.DEFINE_string('docker_requirements', os.path.join(_ROOT, 'requirements.txt'),
+                      f'{VERTEX_AI}: the pip requirements baked into every node image.')
+  flags.DEFINE_string('learner_accelerator', '', f'{VERTEX_AI}: accelerator of the learner '
+                      'nodes, e.g. V100 (default CPU).')
+
+
+def vertex_ai_resources(program: lp.Program, requirements: str,
+                        learner_accelerator: str = '') -> Dict[str, Any]:
+  """One Docker configuration per node group (Vertex AI allows at most four distinct ones):
+  this repository with `requirements`, on CPU, but the learners on `learner_accelerator`."""
+  cpu = lp.DockerConfig(code_directory=_ROOT, docker_requirements=requirements)
+  learner = cpu
+  if learner_accelerator:
+    from xmanager import xm  # pylint: disable=g-import-not-at-top
+    learner = lp.DockerConfig(
+        code_directory=_ROOT, docker_requirements=requirements,
+        hw_requirements=xm.JobRequirements(**{learner_accelerator: 1}))
+  return {group: learner if group == 'learner' else cpu for group in program.groups}
+
+
+def vertex_ai_descriptions(program: lp.Program, requirements: str,
+                           learner_accelerator: str = '') -> Dict[str, str]:
+  """What each node of each group asks Vertex AI for (`vertex_ai_resources`), in words."""
+  image = f'a Vertex AI job, Docker image with {os.path.basename(requirements)}'
+  return {group: f'{image}, ' + (f'1 x {learner_accelerator}'
+                                 if group == 'learner' and learner_accelerator else 'CPU')
+          for group in program.groups}
+
+
+def check_vertex_ai_installed():
+  """Exits with a usage error unless xmanager and the Vertex AI client are installed."""
+  try:
+    import xmanager  # noqa: F401  # pylint: disable=g-import-not-at-top,unused-import
+    import google.cloud.aiplatform  # noqa: F401  # pylint: disable=g-import-not-at-top,unused-import
+  except ImportError as error:
+    exit_with_usage_error(
+        f'--launch_type={VERTEX_AI} needs xmanager and google-cloud-aiplatform ({error}); see '
+        'BUILD.md, "FTW on a cluster"')
+
+
+def submit_to_vertex_ai(program: lp.Program, requirements: str, learner_accelerator: str = ''):
+  """Submits `program` to Vertex AI (needs xmanager, Docker and a Google Cloud project); the
+  run directory must be a path every node can write (a shared mount)."""
+  lp.launch(program, launch_type=VERTEX_AI,
+            xm_resources=vertex_ai_resources(program, requirements, learner_accelerator))
+
+
 class NodeFailedError(RuntimeError):
   """A node of the program died; the message names it and its last error line."""
 

@@ -20,7 +20,6 @@ from environments import ctf
 
 # What a resumed run must share with the run it resumes (what the checkpoints hold).
 RESUME_KEYS = ('arena', 'arena_kwargs', 'population_size', 'network')
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def network_shape(agent_config: config_lib.FtwConfig) -> Dict:
@@ -60,12 +59,13 @@ def run(arena_id: str, arena_kwargs: Dict, agent_config: config_lib.FtwConfig,
     program = ftw_builder.make_program(agent_config,
                                        environments.make_factory(arena_id, **arena_kwargs),
                                        team_size, program_config)
-    resources = (vertex_ai_descriptions(program, docker_requirements, learner_accelerator)
-                 if launch_type == 'vertex_ai' else None)
+    resources = (launching.vertex_ai_descriptions(program, docker_requirements,
+                                                  learner_accelerator)
+                 if launch_type == launching.VERTEX_AI else None)
     print(launching.describe_program(program, launch_type, resources), flush=True)
     return None
-  if launch_type == 'vertex_ai':
-    check_vertex_ai_installed()
+  if launch_type == launching.VERTEX_AI:
+    launching.check_vertex_ai_installed()
   else:
     launching.prepare_launcher(launch_type, loopback_only)
   try:
@@ -73,7 +73,7 @@ def run(arena_id: str, arena_kwargs: Dict, agent_config: config_lib.FtwConfig,
     resumed = run_dir_lib.write_or_check(run_dir, run_config, RESUME_KEYS)
   except ValueError as error:
     cli.exit_with_usage_error(str(error))
-  if launch_type == 'vertex_ai':
+  if launch_type == launching.VERTEX_AI:
     return launch_on_vertex_ai(arena_id, arena_kwargs, agent_config, program_config,
                                docker_requirements, learner_accelerator)
   print(f'FTW on {arena_id}: population {program_config.population_size}, '
@@ -114,38 +114,6 @@ def run(arena_id: str, arena_kwargs: Dict, agent_config: config_lib.FtwConfig,
   return final
 
 
-def vertex_ai_resources(program, requirements: str, learner_accelerator: str = ''):
-  """One Docker configuration per node group (Vertex AI allows at most four distinct ones)."""
-  import launchpad as lp  # pylint: disable=g-import-not-at-top
-  cpu = lp.DockerConfig(code_directory=ROOT, docker_requirements=requirements)
-  learner = cpu
-  if learner_accelerator:
-    from xmanager import xm  # pylint: disable=g-import-not-at-top
-    learner = lp.DockerConfig(
-        code_directory=ROOT, docker_requirements=requirements,
-        hw_requirements=xm.JobRequirements(**{learner_accelerator: 1}))
-  return {group: learner if group == 'learner' else cpu for group in program.groups}
-
-
-def vertex_ai_descriptions(program, requirements: str,
-                           learner_accelerator: str = '') -> Dict[str, str]:
-  """What each node of each group asks Vertex AI for (`vertex_ai_resources`), in words."""
-  image = f'a Vertex AI job, Docker image with {os.path.basename(requirements)}'
-  return {group: f'{image}, ' + (f'1 x {learner_accelerator}'
-                                 if group == 'learner' and learner_accelerator else 'CPU')
-          for group in program.groups}
-
-
-def check_vertex_ai_installed():
-  try:
-    import xmanager  # noqa: F401  # pylint: disable=g-import-not-at-top,unused-import
-    import google.cloud.aiplatform  # noqa: F401  # pylint: disable=g-import-not-at-top,unused-import
-  except ImportError as error:
-    cli.exit_with_usage_error(
-        f'--launch_type=vertex_ai needs xmanager and google-cloud-aiplatform ({error}); see '
-        'BUILD.md, "FTW on a cluster"')
-
-
 def launch_on_vertex_ai(arena_id: str, arena_kwargs: Dict,
                         agent_config: config_lib.FtwConfig,
                         program_config: config_lib.ProgramConfig, docker_requirements: str,
@@ -155,13 +123,14 @@ def launch_on_vertex_ai(arena_id: str, arena_kwargs: Dict,
   The run directory must be a path every node can write (a shared mount); the final evaluation
   of the checkpoints is then run with `launch.ftw_local` on that directory once the job ends.
   """
-  import launchpad as lp  # pylint: disable=g-import-not-at-top
-  from agents.ftw import builder as ftw_builder  # pylint: disable=g-import-not-at-top
+  # pylint: disable=g-import-not-at-top
+  from agents.core import launching
+  from agents.ftw import builder as ftw_builder
+  # pylint: enable=g-import-not-at-top
   program = ftw_builder.make_program(
       agent_config, environments.make_factory(arena_id, **arena_kwargs),
       ctf.ARENA_TEAM_SIZES[arena_id], program_config)
-  resources = vertex_ai_resources(program, docker_requirements, learner_accelerator)
-  lp.launch(program, launch_type='vertex_ai', xm_resources=resources)
+  launching.submit_to_vertex_ai(program, docker_requirements, learner_accelerator)
   print(f'submitted to Vertex AI; the population writes to {program_config.run_dir}',
         flush=True)
   return None
