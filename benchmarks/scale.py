@@ -13,16 +13,19 @@ of actors is what serving them costs. By default the learner has a core of its o
 own machine) and every other node shares the rest, so its figures show what lands in the
 learner's process.
 
-Prints, per configuration, over a window after the learner's first batch: the learner's steps/s
-and its batch latency (time from asking for a batch to having it), Reverb inserts/s, the
-weight-pull latency p50/p99 seen by the actors, and the pulls/s and MB/s the learner served.
-Writes `<output>.json`, `<output>.md` (the table) and `<output>.png`.
+First, what one Reverb server sustains on its own: writer threads insert whole episodes into a
+queue that a reader drains (items/s and MB/s). Then, per configuration, over a window after the
+learner's first batch: the learner's steps/s and its batch latency (time from asking for a
+batch to having it), Reverb inserts/s, the weight-pull latency p50/p99 seen by the actors, and
+the pulls/s and MB/s the learner served. Writes `<output>.json`, `<output>.md` (the table) and
+`<output>.png`; CAPACITY.md reads them.
 """
 
 import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 from typing import Any, Dict, List
 
@@ -53,6 +56,7 @@ flags.DEFINE_float('startup_s', 120.0, 'Allowed from the launch to the learner\'
 flags.DEFINE_float('warmup_s', 15.0, 'Seconds after the learner\'s first batch not measured.')
 flags.DEFINE_float('window_s', 60.0, 'Seconds measured.')
 flags.DEFINE_boolean('pin_learner', True, 'The learner on a core of its own (needs 2 cores).')
+flags.DEFINE_float('reverb_seconds', 20.0, 'Seconds of the Reverb server\'s own measurement.')
 flags.DEFINE_string('output', 'results/scale_tvt', 'Where the .json, .md and .png go.')
 
 
@@ -126,6 +130,58 @@ def measure(num_actors: int, caches: bool) -> Dict[str, Any]:
   }
 
 
+def measure_reverb(seconds: float, writers: int) -> Dict[str, float]:
+  """What one Reverb server sustains with TVT episodes: `writers` threads insert whole episodes
+  into a queue that one thread drains in batches, for `seconds`; items/s and MB/s."""
+  import reverb  # pylint: disable=g-import-not-at-top
+  import tree  # pylint: disable=g-import-not-at-top
+  from acme import specs  # pylint: disable=g-import-not-at-top
+  from agents.tvt import builder as tvt_builder  # pylint: disable=g-import-not-at-top
+  factory, config = experiment.make_config('key_to_door', {}, batch_size=FLAGS.batch_size)
+  builder = tvt_builder.TVTBuilder(config)
+  (table,) = builder.make_replay_tables(specs.make_environment_spec(factory(0)))
+  episode = tree.map_structure(lambda s: np.ones(s.shape, s.dtype.as_numpy_dtype),
+                               table.info.signature)
+  item_bytes = sum(x.nbytes for x in tree.flatten(episode))
+  server = reverb.Server([reverb.Table.queue(table.name, 1000, signature=table.info.signature)])
+  address = f'localhost:{server.port}'
+  stop = threading.Event()
+
+  def write():
+    writer = reverb.Client(address).trajectory_writer(num_keep_alive_refs=1)
+    while not stop.is_set():
+      writer.append(episode)
+      writer.create_item(table.name, 1.0, tree.map_structure(lambda c: c[-1], writer.history))
+      writer.flush(block_until_num_items=4)
+    writer.close()
+
+  def drain():
+    client = reverb.Client(address)
+    while not stop.is_set():
+      try:
+        list(client.sample(table.name, num_samples=16))
+      except Exception:  # pylint: disable=broad-except
+        pass
+
+  threads = [threading.Thread(target=write) for _ in range(writers)]
+  threads.append(threading.Thread(target=drain))
+  for thread in threads:
+    thread.start()
+  time.sleep(2.0)  # Warm-up.
+  client = reverb.Client(address)
+  first = client.server_info()[table.name].rate_limiter_info.insert_stats.completed
+  started = time.time()
+  time.sleep(seconds)
+  inserts = client.server_info()[table.name].rate_limiter_info.insert_stats.completed - first
+  elapsed = time.time() - started
+  stop.set()
+  server.stop()
+  for thread in threads:
+    thread.join(10.0)
+  return {'writers': writers, 'item_mb': item_bytes / 1e6, 'inserts_per_s': inserts / elapsed,
+          'mb_per_s': inserts * item_bytes / elapsed / 1e6}
+
+
 COLUMNS = [('actors', 'actors', '{:d}'), ('caches', 'caches', '{:d}'),
            ('learner_steps_per_s', 'learner steps/s', '{:.2f}'),
            ('batch_latency_p50_s', 'batch wait p50 s', '{:.2f}'),
@@ -183,6 +239,11 @@ def main(argv):
     print('one core only: the learner shares it with every other node')
   elif FLAGS.pin_learner:
     scale_nodes.pin_process(scale_nodes.other_cpus())  # Every node starts here, but the learner.
+  reverb_figures = measure_reverb(FLAGS.reverb_seconds, FLAGS.nodes)
+  print(f'one Reverb server, {reverb_figures["writers"]} writers of whole episodes '
+        f'({reverb_figures["item_mb"]:.3f} MB each) and a reader: '
+        f'{reverb_figures["inserts_per_s"]:.0f} inserts/s, '
+        f'{reverb_figures["mb_per_s"]:.0f} MB/s', flush=True)
   rows = []
   for num_actors in counts:
     for caches in modes:
@@ -201,8 +262,8 @@ def main(argv):
       'actors_per_cache', 'cache_period_s', 'pull_period_s', 'item_period_s', 'nodes',
       'batch_size', 'warmup_s', 'window_s', 'pin_learner')}
   with open(FLAGS.output + '.json', 'w') as f:
-    json.dump({'settings': settings, 'rows': rows, 'load_average': os.getloadavg()}, f,
-              indent=1)
+    json.dump({'settings': settings, 'rows': rows, 'reverb': reverb_figures,
+               'load_average': os.getloadavg()}, f, indent=1)
   with open(FLAGS.output + '.md', 'w') as f:
     f.write(table(rows) + '\n')
   plot(rows, FLAGS.output + '.png')
