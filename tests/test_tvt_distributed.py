@@ -92,7 +92,8 @@ def test_whole_episodes_with_read_info_reach_the_learner(finished_run):
         'logits': [[BATCH, 121, 4], 'float32'], 'value': [[BATCH, 121], 'float32'],
         'read_weights': [[BATCH, 121, 3, 50], 'float32'],
         'read_indices': [[BATCH, 121, 3, 50], 'int32'],
-        'read_strengths': [[BATCH, 121, 3], 'float32']}
+        'read_strengths': [[BATCH, 121, 3], 'float32'],
+        'weights_step': [[BATCH, 121], 'int32']}  # The learner step of the acting weights.
     for starts, discounts in zip(batch['start_of_episode'], batch['discount']):
       assert starts == [True] + [False] * 120
       assert discounts == [1.0] * 119 + [0.0, 0.0]
@@ -110,6 +111,9 @@ def test_learner_trains_logs_and_checkpoints(finished_run):
   assert os.path.exists(os.path.join(run_dir, 'checkpoints', 'learner', 'checkpoint'))
   for axis in ('by_episodes', 'by_env_steps'):
     assert os.listdir(os.path.join(run_dir, 'tensorboard', 'learner', axis))
+  # Every step learns from episodes acted with known weights: the policy lag is logged.
+  for record in records:
+    assert 0 <= record['policy_lag_p50'] <= record['policy_lag_p99'], record
 
 
 def test_program_stops_by_itself_leaving_no_process(finished_run):
