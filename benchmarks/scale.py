@@ -32,6 +32,7 @@ from typing import Any, Dict, List
 from absl import app
 from absl import flags
 import numpy as np
+import psutil
 # TensorFlow first, as in launch.tvt (see benchmarks/tvt_throughput.py).
 import tensorflow as tf  # noqa: F401  pylint: disable=unused-import
 
@@ -60,6 +61,43 @@ flags.DEFINE_float('reverb_seconds', 20.0, 'Seconds of the Reverb server\'s own 
 flags.DEFINE_string('output', 'results/scale_tvt', 'Where the .json, .md and .png go.')
 
 
+LEARNER_CPUS = {0}  # With --pin_learner: the learner's core; every other node has the rest.
+
+
+def _pin(pid: int, cpus):
+  """Moves every thread of process `pid` to `cpus`."""
+  for thread_id in os.listdir(f'/proc/{pid}/task'):
+    try:
+      os.sched_setaffinity(int(thread_id), cpus)
+    except OSError:
+      pass  # A thread that has just ended.
+
+
+class _Placement(threading.Thread):
+  """Once the learner has started, keeps it on LEARNER_CPUS and every other node of the program
+  (and this launcher) on the other cores, as if the learner had a machine of its own; before
+  that, the nodes start up on every core."""
+
+  def __init__(self, run_dir: str):
+    super().__init__(daemon=True)
+    self._pid_file = os.path.join(run_dir, scale_nodes.RECORDS, scale_nodes.LEARNER_PID)
+    self._others = set(os.sched_getaffinity(0)) - LEARNER_CPUS
+    self.done = threading.Event()
+
+  def run(self):
+    while not self.done.wait(0.5):
+      try:
+        with open(self._pid_file) as f:
+          learner = int(f.read())
+      except (OSError, ValueError):
+        continue
+      for process in [psutil.Process()] + psutil.Process().children(recursive=True):
+        try:
+          _pin(process.pid, LEARNER_CPUS if process.pid == learner else self._others)
+        except OSError:
+          pass  # A process that has just ended.
+
+
 def _percentile(values, q) -> float:
   return float(np.percentile(values, q)) if len(values) else float('nan')
 
@@ -82,11 +120,19 @@ def measure(num_actors: int, caches: bool) -> Dict[str, Any]:
         checkpoint_period_minutes=600.0, drain_timeout_s=5.0, log_period_s=30.0)
     actors = distributed.NodeFactory(
         'actor', scale_nodes.SimulatedActors, count=nodes,
-        args=(nodes, FLAGS.pull_period_s, FLAGS.item_period_s, FLAGS.pin_learner))
+        args=(nodes, FLAGS.pull_period_s, FLAGS.item_period_s))
     program = distributed.make_program(
-        scale_nodes.MeasuredTVTBuilder(config, run_dir, FLAGS.pin_learner), factory,
-        program_config, name='scale', actors=actors)
-    launching.launch(program, 'local_mp', run_dir, console=False)
+        scale_nodes.MeasuredTVTBuilder(config, run_dir), factory, program_config, name='scale',
+        actors=actors)
+    placement = _Placement(run_dir)
+    if FLAGS.pin_learner:
+      placement.start()
+    try:
+      launching.launch(program, 'local_mp', run_dir, console=False)
+    finally:
+      placement.done.set()
+      _pin(os.getpid(), set(os.sched_getaffinity(0)) | LEARNER_CPUS)  # The next launch starts
+      # its nodes on every core.
     records = os.path.join(run_dir, scale_nodes.RECORDS)
     with open(os.path.join(records, 'learner.json')) as f:
       learner = json.load(f)
@@ -105,7 +151,8 @@ def measure(num_actors: int, caches: bool) -> Dict[str, Any]:
   end = max(b[1] for b in batches)
   window = end - start
   measured = _in_window(batches, start, end, index=1)
-  waits = [came - asked for asked, came in measured]
+  waits = [came - asked for asked, came, _ in measured]
+  intervals = np.diff([came for _, came, _ in measured])
   served = _in_window(learner['pulls'], start, end)
   pulls = [p for node in simulated for p in _in_window(node['pulls'], start, end)]
   inserts = _in_window(simulated[0]['inserts'], start, end)
@@ -116,6 +163,11 @@ def measure(num_actors: int, caches: bool) -> Dict[str, Any]:
       # Batches after the first measured one, over the time between their arrivals.
       'learner_steps_per_s': ((len(measured) - 1) / (measured[-1][1] - measured[0][1])
                               if len(measured) > 1 else float('nan')),
+      'learner_steps_per_s_median': 1.0 / float(np.median(intervals)) if len(intervals) else
+                                    float('nan'),
+      # CPU seconds of the learner's process (its serving threads included) per learner step.
+      'learner_cpu_s_per_step': ((measured[-1][2] - measured[0][2]) / (len(measured) - 1)
+                                 if len(measured) > 1 else float('nan')),
       'batch_latency_p50_s': _percentile(waits, 50),
       'batch_latency_p99_s': _percentile(waits, 99),
       'reverb_inserts_per_s': insert_rate,
@@ -155,13 +207,13 @@ def measure_reverb(seconds: float, writers: int) -> Dict[str, float]:
       writer.flush(block_until_num_items=4)
     writer.close()
 
-  def drain():
-    client = reverb.Client(address)
-    while not stop.is_set():
-      try:
-        list(client.sample(table.name, num_samples=16))
-      except Exception:  # pylint: disable=broad-except
-        pass
+  def drain():  # One sampler for the whole measurement; the server's stop ends it.
+    try:
+      for _ in reverb.Client(address).sample(table.name, num_samples=2**62):
+        if stop.is_set():
+          return
+    except Exception:  # pylint: disable=broad-except
+      pass
 
   threads = [threading.Thread(target=write) for _ in range(writers)]
   threads.append(threading.Thread(target=drain))
@@ -184,6 +236,7 @@ def measure_reverb(seconds: float, writers: int) -> Dict[str, float]:
 
 COLUMNS = [('actors', 'actors', '{:d}'), ('caches', 'caches', '{:d}'),
            ('learner_steps_per_s', 'learner steps/s', '{:.2f}'),
+           ('learner_cpu_s_per_step', 'learner CPU s/step', '{:.2f}'),
            ('batch_latency_p50_s', 'batch wait p50 s', '{:.2f}'),
            ('reverb_inserts_per_s', 'inserts/s', '{:.1f}'),
            ('pull_latency_p50_s', 'pull p50 s', '{:.3f}'),
@@ -235,10 +288,8 @@ def main(argv):
   if any(c < 1 for c in counts) or not set(FLAGS.caches) <= {'on', 'off'}:
     launching.exit_with_usage_error('--actors must be positive and --caches on and/or off')
   environments.make('key_to_door')  # Fails fast on a broken install.
-  if FLAGS.pin_learner and len(os.sched_getaffinity(0)) < 2:
-    print('one core only: the learner shares it with every other node')
-  elif FLAGS.pin_learner:
-    scale_nodes.pin_process(scale_nodes.other_cpus())  # Every node starts here, but the learner.
+  if FLAGS.pin_learner and not set(os.sched_getaffinity(0)) - LEARNER_CPUS:
+    launching.exit_with_usage_error('--pin_learner needs 2 cores; pass --nopin_learner')
   reverb_figures = measure_reverb(FLAGS.reverb_seconds, FLAGS.nodes)
   print(f'one Reverb server, {reverb_figures["writers"]} writers of whole episodes '
         f'({reverb_figures["item_mb"]:.3f} MB each) and a reader: '
@@ -251,7 +302,8 @@ def main(argv):
       row = measure(num_actors, caches)
       rows.append(row)
       print(f'{num_actors} actors, {row["caches"]} caches ({time.time() - started:.0f} s): '
-            f'learner {row["learner_steps_per_s"]:.2f} steps/s, pulls p50/p99 '
+            f'learner {row["learner_steps_per_s"]:.2f} steps/s '
+            f'({row["learner_cpu_s_per_step"]:.2f} CPU s/step), pulls p50/p99 '
             f'{row["pull_latency_p50_s"]:.3f}/{row["pull_latency_p99_s"]:.3f} s, learner '
             f'{row["learner_mb_per_s"]:.1f} MB/s', flush=True)
   print(table(rows))

@@ -19,7 +19,7 @@ import json
 import os
 import threading
 import time
-from typing import Dict, List, Sequence
+from typing import Dict, List
 
 from absl import logging
 import numpy as np
@@ -34,22 +34,7 @@ from agents.tvt import builder as tvt_builder
 from agents.tvt import episodes
 
 RECORDS = 'scale'  # Subdirectory of the run directory with every node's records.
-LEARNER_CPUS = {0}  # With `pin_learner`: the learner's core; every other node has the rest.
-
-
-def pin_process(cpus: Sequence[int]):
-  """Moves every thread of this process (and the threads it starts later) to `cpus`."""
-  for thread_id in os.listdir('/proc/self/task'):
-    try:
-      os.sched_setaffinity(int(thread_id), set(cpus))
-    except OSError:
-      pass  # A thread that has just ended.
-
-
-def other_cpus() -> List[int]:
-  """The cores left to every node but the learner (all of them on a 1-core machine)."""
-  cpus = sorted(os.sched_getaffinity(0))
-  return [c for c in cpus if c not in LEARNER_CPUS] or cpus
+LEARNER_PID = 'learner.pid'  # Under RECORDS: the learner's process, which the driver pins.
 
 
 def _records_path(run_dir: str, name: str) -> str:
@@ -59,7 +44,8 @@ def _records_path(run_dir: str, name: str) -> str:
 
 
 class _TimedBatches:
-  """The learner's dataset; notes when each batch was asked for and when it came."""
+  """The learner's dataset; notes when each batch was asked for and when it came, and the
+  process's CPU seconds then."""
 
   def __init__(self, dataset, records: Dict[str, List]):
     self._dataset = dataset
@@ -74,22 +60,21 @@ class _TimedBatches:
   def __next__(self):
     asked = time.time()
     batch = next(self._dataset)
-    self._records['batches'].append((asked, time.time()))
+    self._records['batches'].append((asked, time.time(), time.process_time()))
     return batch
 
 
 class MeasuredTVTBuilder(tvt_builder.TVTBuilder):
-  """The TVT builder whose learner records its batches and the weights it serves (and, with
-  `pin_learner`, runs on a core of its own, as a learner on its own machine would)."""
+  """The TVT builder whose learner records its batches (with the CPU time its process has used,
+  serving threads included) and the weights it serves, and says its process id."""
 
-  def __init__(self, config, run_dir: str, pin_learner: bool):
+  def __init__(self, config, run_dir: str):
     super().__init__(config)
     self._records_dir = run_dir
-    self._pin_learner = pin_learner
 
   def make_learner(self, networks, dataset, counter=None, logger=None):
-    if self._pin_learner:
-      pin_process(LEARNER_CPUS)
+    with open(_records_path(self._records_dir, LEARNER_PID), 'w') as f:
+      f.write(str(os.getpid()))
     records = {'batches': [], 'pulls': []}
     learner = super().make_learner(networks, _TimedBatches(dataset, records), counter, logger)
     serve = learner.get_variables_with_step
@@ -135,9 +120,7 @@ class SimulatedActors:
   no environment and no network (see the module docstring)."""
 
   def __init__(self, context: distributed.ProgramContext, index: int, num_nodes: int,
-               pull_period_s: float, item_period_s: float, pin_learner: bool):
-    if pin_learner:
-      pin_process(other_cpus())
+               pull_period_s: float, item_period_s: float):
     config = context.config
     self._index = index
     self._actor_ids = list(range(index, config.num_actors, num_nodes))

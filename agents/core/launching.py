@@ -80,7 +80,7 @@ def check_vertex_ai_installed():
   except ImportError as error:
     exit_with_usage_error(
         f'--launch_type={VERTEX_AI} needs xmanager and google-cloud-aiplatform ({error}); see '
-        'BUILD.md, "FTW on a cluster"')
+        'BUILD.md, "FTW (and TVT) on a cluster"')
 
 
 def submit_to_vertex_ai(program: lp.Program, requirements: str, learner_accelerator: str = ''):
