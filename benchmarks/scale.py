@@ -127,8 +127,11 @@ def measure(num_actors: int, caches: bool) -> Dict[str, Any]:
     placement = _Placement(run_dir)
     if FLAGS.pin_learner:
       placement.start()
+    launched = time.time()
     try:
       launching.launch(program, 'local_mp', run_dir, console=False)
+      # The coordinator's clock starts once its process is up: a few seconds after the launch.
+      stop_began = min(time.time(), launched + program_config.max_wall_s + 15.0)
     finally:
       placement.done.set()
       _pin(os.getpid(), set(os.sched_getaffinity(0)) | LEARNER_CPUS)  # The next launch starts
@@ -147,9 +150,10 @@ def measure(num_actors: int, caches: bool) -> Dict[str, Any]:
   batches = learner['batches']
   if not batches:
     raise RuntimeError(f'{num_actors} actors, caches {caches}: the learner took no batch')
+  # From `warmup_s` after the first batch, for `window_s` or until the program's stop began.
   start = batches[0][1] + FLAGS.warmup_s
-  end = max(b[1] for b in batches)
-  window = end - start
+  end = min(start + FLAGS.window_s, stop_began)
+  window = max(end - start, 0.0)
   measured = _in_window(batches, start, end, index=1)
   waits = [came - asked for asked, came, _ in measured]
   intervals = np.diff([came for _, came, _ in measured])
@@ -160,9 +164,10 @@ def measure(num_actors: int, caches: bool) -> Dict[str, Any]:
                  if len(inserts) > 1 else float('nan'))
   return {
       'actors': num_actors, 'caches': program_config.num_caches, 'window_s': window,
-      # Batches after the first measured one, over the time between their arrivals.
+      # Batches after the first measured one over the time between their arrivals; a learner
+      # that took fewer than 2 batches in the window counts them over the window.
       'learner_steps_per_s': ((len(measured) - 1) / (measured[-1][1] - measured[0][1])
-                              if len(measured) > 1 else float('nan')),
+                              if len(measured) > 1 else len(measured) / max(window, 1e-9)),
       'learner_steps_per_s_median': 1.0 / float(np.median(intervals)) if len(intervals) else
                                     float('nan'),
       # CPU seconds of the learner's process (its serving threads included) per learner step.
@@ -175,6 +180,8 @@ def measure(num_actors: int, caches: bool) -> Dict[str, Any]:
       'pull_latency_p99_s': _percentile([p[1] for p in pulls], 99),
       'actor_pulls': len(pulls),
       'failed_pulls': sum(node['failed_pulls'] for node in simulated),
+      # Pulls still unanswered when the program stopped (one per actor at most).
+      'unanswered_pulls': sum(node['unanswered_pulls'] for node in simulated),
       'learner_pulls_per_s': len(served) / window if window > 0 else float('nan'),
       'learner_mb_per_s': sum(p[1] for p in served) / window / 1e6 if window > 0 else
                           float('nan'),
@@ -241,6 +248,8 @@ COLUMNS = [('actors', 'actors', '{:d}'), ('caches', 'caches', '{:d}'),
            ('reverb_inserts_per_s', 'inserts/s', '{:.1f}'),
            ('pull_latency_p50_s', 'pull p50 s', '{:.3f}'),
            ('pull_latency_p99_s', 'pull p99 s', '{:.3f}'),
+           ('actor_pulls', 'pulls answered', '{:d}'),
+           ('failed_pulls', 'pulls failed', '{:d}'),
            ('learner_pulls_per_s', 'learner pulls/s', '{:.1f}'),
            ('learner_mb_per_s', 'learner MB/s', '{:.1f}'),
            ('window_s', 'window s', '{:.0f}')]

@@ -138,13 +138,14 @@ class SimulatedActors:
     self._weights_steps = np.full(len(self._actor_ids), -1, np.int32)
     self._pulls: List = []  # (time issued, latency s, learner step) of each completed pull.
     self._failed_pulls = 0
+    self._in_flight = [False] * len(self._actor_ids)  # Whether each actor's pull is unanswered.
     self._inserts: List = []  # (time, the server's completed inserts) — node 0 only.
 
   def _pull_weights(self):
     """Each actor pulls every period (phases spread at random), one pull in flight at most."""
     period = self._pull_period_s
     due = time.time() + self._rng.uniform(0, period, len(self._sources))
-    in_flight = [False] * len(self._sources)
+    in_flight = self._in_flight
 
     def done(actor, issued, future):
       in_flight[actor] = False
@@ -228,6 +229,7 @@ class SimulatedActors:
       thread.join(5.0)
     with self._lock:
       record = {'actors': len(self._actor_ids), 'pulls': self._pulls,
-                'failed_pulls': self._failed_pulls, 'inserts': self._inserts}
+                'failed_pulls': self._failed_pulls, 'unanswered_pulls': sum(self._in_flight),
+                'inserts': self._inserts}
     with open(_records_path(self._run_dir, f'actors_{self._index}.json'), 'w') as f:
       json.dump(record, f)
