@@ -112,7 +112,7 @@ def template_episodes(context: distributed.ProgramContext, count: int, seed: int
   loop = environment_loop.BatchedEnvironmentLoop(environment, actor, should_update=False)
   while queue.num_ready < count:
     loop.run(num_episodes=count)
-  return [queue.pop_batch(1).data for _ in range(count)]
+  return [tree.map_structure(lambda x: x[0], queue.pop_batch(1).data) for _ in range(count)]
 
 
 class SimulatedActors:
@@ -130,8 +130,7 @@ class SimulatedActors:
     self._item_period_s = item_period_s
     self._run_dir = config.run_dir
     self._table = context.builder.table_name(tvt_builder.QUEUE)
-    self._templates = [tree.map_structure(lambda x: x[0], episode) for episode in
-                       template_episodes(context, 2, distributed.derive_seed(config.seed, index))]
+    self._templates = template_episodes(context, 2, distributed.derive_seed(config.seed, index))
     self._rng = np.random.default_rng(index)
     self._lock = threading.Lock()
     # The learner step of each actor's latest weights, written with its items (policy lag).

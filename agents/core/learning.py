@@ -32,6 +32,8 @@ class Learner(acme.Learner, savers.TFSaveable):
   variables, refreshed by the learning thread after every step and after a restore.
   """
 
+  POLICY_LAG_WINDOW = 1000  # Items over which the policy lag's figures are taken.
+
   def __init__(self, name: str, served_module: snt.Module, dataset,
                counter: Optional[counting.Counter] = None,
                logger: Optional[loggers.Logger] = None, log_every: int = 1):
@@ -49,8 +51,6 @@ class Learner(acme.Learner, savers.TFSaveable):
     # Policy lags (in learner steps) of the latest items learned from, for the logged mean,
     # median and 99th percentile.
     self._policy_lags = collections.deque(maxlen=self.POLICY_LAG_WINDOW)
-
-  POLICY_LAG_WINDOW = 1000  # Items over which the policy lag's figures are taken.
 
   @property
   def num_steps(self) -> int:
