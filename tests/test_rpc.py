@@ -1,12 +1,15 @@
 """Tests of the core's courier wrappers against a real courier server."""
 
+import concurrent.futures
 import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import courier
 import portpicker
+import pytest
 
 from agents.core import rpc
 
@@ -105,3 +108,60 @@ def test_node_processes_never_collect_garbage_in_courier_threads():
   node = _run_automatic_collection('node')
   assert node.returncode == 0, node.stderr[-2000:]
   assert node.stdout.strip().endswith('alive')
+
+
+# A process that ends while courier still holds the callbacks of an asynchronous call (here
+# unanswered; in a node, answered a moment before its work ended): courier lets go of them
+# while the interpreter finalises (which a slow finaliser keeps going for a second).
+_ENDS_WITH_A_CALL_HELD = textwrap.dedent('''
+    import sys, time
+    import courier, portpicker
+    from agents.core import rpc
+
+    class SlowFinaliser:
+      def __del__(self):
+        time.sleep(1.0)
+
+    port = portpicker.pick_unused_port()
+    server = courier.Server(port=port)
+    server.Bind('slow', lambda: time.sleep(0.3) or 1)
+    server.Start()
+    client = courier.Client(f'localhost:{port}')
+    if sys.argv[1] == 'plain':
+      future = client.futures.slow()
+    else:
+      future = rpc.call_async(client, 'slow')
+    finaliser = SlowFinaliser()
+    print(rpc.held_calls())
+''')
+
+
+def _end_with_a_call_held(mode):
+  return subprocess.run([sys.executable, '-c', _ENDS_WITH_A_CALL_HELD, mode],
+                        capture_output=True, text=True, timeout=60, check=False,
+                        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_a_process_ends_cleanly_right_after_an_asynchronous_call():
+  unguarded = _end_with_a_call_held('plain')
+  assert unguarded.returncode == -6, 'the hazard did not show: the test proves nothing'
+  counted = _end_with_a_call_held('counted')
+  assert counted.returncode == 0, counted.stderr[-2000:]
+  assert counted.stdout.split() == ['1']  # Held until it was answered, at exit.
+
+
+def test_a_cancelled_call_is_let_go_and_raises_cancelled():
+  port = portpicker.pick_unused_port()
+  server = courier.Server(port=port)
+  server.Bind('slow', lambda: time.sleep(0.5) or 1)
+  server.Start()
+  try:
+    client = courier.Client(f'localhost:{port}')  # Dropping it would wait for its calls.
+    future = rpc.call_async(client, 'slow')
+    assert future.cancel()
+    with pytest.raises(concurrent.futures.CancelledError):
+      future.result(timeout=5)
+    assert rpc._wait_for_held_calls(timeout_s=5)  # pylint: disable=protected-access
+    assert rpc.held_calls() == 0
+  finally:
+    server.Stop()

@@ -4,13 +4,16 @@ Launchpad's courier clients wait forever by default; every handle the core hands
 given a call deadline, and these wrappers decide what a missed deadline means.
 """
 
+import atexit
 import concurrent.futures
 import functools
+import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from absl import logging
 import acme
+from courier.python import client as courier_client
 
 from agents.core import stopping
 
@@ -20,6 +23,79 @@ from agents.core import stopping
 # thread (a collection can start there), its shutdown would join the thread from itself and
 # abort the process ("terminate called without an active exception").
 _ASYNC_CLIENTS: Dict[int, Any] = {}
+
+
+# Asynchronous calls whose callbacks courier still holds (see `_Callbacks`), and how long a
+# process that ends waits for courier to let go of them.
+_held_calls = 0
+_held_calls_changed = threading.Condition()
+EXIT_WAIT_S = 10.0
+
+
+class _Callbacks:
+  """The result and error callbacks of one asynchronous courier call, counted while held.
+
+  Courier lets go of them in its own thread, taking the interpreter's lock to do so; were the
+  interpreter already finalising then (the node's work done, its last call just answered), the
+  thread would be ended inside C++ and the process abort ("terminate called without an active
+  exception"). So a process waits at exit until courier holds none (`_wait_for_held_calls`).
+  """
+
+  def __init__(self, future: concurrent.futures.Future):
+    global _held_calls
+    self._future = future
+    with _held_calls_changed:
+      _held_calls += 1
+
+  def set_result(self, value):
+    try:
+      self._future.set_result(value)
+    except concurrent.futures.InvalidStateError:
+      pass  # Cancelled meanwhile.
+
+  def set_exception(self, status):
+    try:
+      self._future.set_exception(courier_client.translate_status(status))
+    except concurrent.futures.InvalidStateError:
+      pass
+
+  def __del__(self):
+    global _held_calls
+    with _held_calls_changed:
+      _held_calls -= 1
+      _held_calls_changed.notify_all()
+
+
+def held_calls() -> int:
+  """How many asynchronous calls' callbacks courier holds now (answered calls included)."""
+  return _held_calls
+
+
+@atexit.register
+def _wait_for_held_calls(timeout_s: Optional[float] = None) -> bool:
+  """Waits (before the interpreter finalises) until courier holds no callbacks of ours."""
+  timeout_s = EXIT_WAIT_S if timeout_s is None else timeout_s
+  with _held_calls_changed:
+    done = _held_calls_changed.wait_for(lambda: _held_calls == 0, timeout_s)
+  if not done:
+    logging.warning('%d courier calls still unanswered after %.0f s at exit', _held_calls,
+                    timeout_s)
+  return done
+
+
+def call_async(client, method: str, *args, **kwargs) -> concurrent.futures.Future:
+  """`client.futures.<method>(*args, **kwargs)` of a courier client, made safe to end after.
+
+  Its callbacks are counted until courier lets go of them (`_Callbacks`); cancelling the
+  future cancels the call.
+  """
+  future = concurrent.futures.Future()
+  callbacks = _Callbacks(future)
+  canceller = client._client.AsyncPyCall(  # pylint: disable=protected-access
+      method, list(args), kwargs, callbacks.set_result, callbacks.set_exception,
+      client._wait_for_ready, client._call_timeout, client._compress)  # pylint: disable=protected-access
+  future.add_done_callback(lambda done: done.cancelled() and canceller.Cancel())
+  return future
 
 
 class ProgramStopping(Exception):
@@ -47,7 +123,7 @@ class StopAwareClient:
   def _call(self, method: str, *args, **kwargs):
     if stopping.stop_requested():
       raise ProgramStopping(f'{method} not called: the program is stopping')
-    future = getattr(self._client.futures, method)(*args, **kwargs)
+    future = call_async(self._client, method, *args, **kwargs)
     while True:
       try:
         return future.result(timeout=self._poll_s)
