@@ -35,6 +35,11 @@ def define_flags(logdir: str, num_steps: int, max_minutes: float):
                       f'Arena id: {", ".join(ctf.ARENA_TEAM_SIZES)} (or ctf_1v1, ctf_2v2).')
   flags.DEFINE_integer('num_arenas', 2, 'Arena processes playing training matches.')
   flags.DEFINE_integer('matches_per_arena', 4, 'Matches each arena plays at once.')
+  # 16: agents.core.distributed.CACHE_THRESHOLD (not imported here: it brings TensorFlow).
+  flags.DEFINE_integer('arenas_per_cache', None, 'Arenas per weight cache of each member (0: '
+                       'none, arenas pull from the learners; default: above 16 arenas, one '
+                       'per 16).')
+  flags.DEFINE_float('cache_period_s', 1.0, 'Seconds between a weight cache\'s pulls.')
   flags.DEFINE_integer('episode_length', 210,
                        'Steps per match (210: 7 unrolls of 30 steps, so no tail is dropped).')
   flags.DEFINE_list('map_size', ['9', '11'], 'Map side, or min,max (odd sizes are drawn).')
@@ -174,7 +179,8 @@ def configs_from_flags() -> Tuple[str, Dict, config_lib.FtwConfig, config_lib.Pr
         training_bots=tuple(FLAGS.training_bots), evaluation_matches=FLAGS.eval_matches,
         evaluation_bots=tuple(FLAGS.eval_bots), evaluation_period_s=FLAGS.eval_period_s,
         evaluation_share=FLAGS.eval_share,
-        checkpoint_period_steps=FLAGS.checkpoint_period_steps)
+        checkpoint_period_steps=FLAGS.checkpoint_period_steps,
+        arenas_per_cache=FLAGS.arenas_per_cache, cache_period_s=FLAGS.cache_period_s)
     program_config.validate()
     run_dir.check_usable(FLAGS.logdir)
   except ValueError as error:

@@ -97,4 +97,15 @@ def test_a_dry_run_names_every_node_group_and_its_resources_and_writes_nothing(t
   assert rows['learner'][0] == '3' and rows['learner'][1].endswith('1 x V100')
   assert rows['arena'][0] == '16' and rows['arena'][1].endswith('CPU')
   assert {'replay', 'counter', 'controller', 'coordinator', 'evaluator'} <= set(rows)
+  assert 'cache' not in rows  # 16 arenas pull from the learners.
   assert not (tmp_path / 'run').exists()
+
+
+def test_many_arenas_take_each_members_weights_from_caches():
+  result = _run('--dry_run', '--population_size=3', '--num_arenas=40')
+  assert result.returncode == 0, result.stderr[-2000:]
+  rows = {line.split()[0]: line.split()[1] for line in result.stdout.splitlines()
+          if line.startswith('  ')}
+  assert rows['cache'] == '9', result.stdout  # 3 caches (one per 16 arenas) for each member.
+  result = _run('--dry_run', '--population_size=3', '--num_arenas=40', '--arenas_per_cache=0')
+  assert result.returncode == 0 and 'cache' not in result.stdout, result.stdout

@@ -1,4 +1,5 @@
-"""A real population program under local_mp: 2 members, one arena, the controller, the evaluator.
+"""A real population program under local_mp: 2 members, one arena, the controller, the evaluator,
+and a weight cache for each member, from which the arena and the evaluator take its weights.
 
 Half of the training matches are against bots, chosen by the controller from the evaluator's scores.
 
@@ -29,6 +30,7 @@ from hyperparameters import population
 
 EPISODE = 20
 EVALUATION_SHARE = 0.5
+CACHE_PERIOD_S = 0.5
 
 
 def _scalars(directory):
@@ -66,7 +68,7 @@ def finished_run(tmp_path_factory):
       max_env_steps=30 * EPISODE, max_wall_s=400.0, seed=1,
       pbt=population.PbtConfig(ready_steps=3, exploit_threshold=0.5, check_period_s=0.5),
       evaluation_matches=1, evaluation_period_s=2.0, evaluation_share=EVALUATION_SHARE,
-      variable_update_period=5,
+      variable_update_period=5, arenas_per_cache=1, cache_period_s=CACHE_PERIOD_S,
       log_period_s=2.0, bot_match_fraction=0.5)
   factory = environments.make_factory('ctf_1v1', episode_length=EPISODE, map_size=7)
   program = ftw_builder.make_program(agent_config, factory, team_size=1,
@@ -124,6 +126,17 @@ def test_both_learners_trained_on_trajectories_and_auxiliary_samples(finished_ru
   assert all(np.isfinite(v).all() for v in losses.values())
 
 
+def test_each_members_weights_come_through_its_cache_and_follow_its_learner(finished_run):
+  scalars = _scalars(os.path.join(finished_run['run_dir'], 'tensorboard'))
+  for member in (0, 1):
+    steps = scalars[f'cache_0_{member}/WeightsLearnerStep']
+    # Forward as the learner trains (a PBT exploit may set a member's step back).
+    assert max(steps) > steps[0], (member, steps)
+    # The arena's items carry the learner step of the cached weights that acted them.
+    lags = scalars[f'learner_{member}/PolicyLagP50']
+    assert all(lag >= 0 for lag in lags), (member, lags)
+
+
 def test_the_controller_exploited_and_explored(finished_run):
   run_dir = finished_run['run_dir']
   with open(os.path.join(run_dir, 'evolution.jsonl')) as f:
@@ -162,7 +175,7 @@ def test_the_cpu_of_every_node_is_reported(finished_run):
   report = launching.cpu_reports(finished_run['run_dir'])[-1]
   nodes = report['nodes']
   assert {'arena/0', 'learner/0', 'learner/1', 'evaluator/0', 'controller/0', 'replay/0',
-          'counter/0', 'launcher'} <= set(nodes), nodes
+          'counter/0', 'cache/0', 'cache/1', 'launcher'} <= set(nodes), nodes
   assert all(seconds > 0 for seconds in nodes.values()), nodes
   assert report['total_s'] == pytest.approx(sum(nodes.values()))
   assert report['categories']['data generation'] == nodes['arena/0']

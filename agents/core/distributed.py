@@ -64,19 +64,19 @@ class DistributedConfig:
   step_limit_poll_s: float = 1.0
   # How long the step limit waits, at most, for the learners to consume the collected data.
   drain_timeout_s: float = 120.0
-  # Weight caches (`VariableCache`): one per this many actors pulls the learner's weights every
-  # `cache_period_s` and serves them to those actors (and the evaluator), so that the learner
-  # serves a bounded number of pulls whatever the number of actors. None: caches once there
-  # are more than CACHE_THRESHOLD actors, one per CACHE_THRESHOLD; 0: none. One learner only.
+  # Weight caches (`VariableCache`): for each learner, one per this many actors pulls its
+  # weights every `cache_period_s` and serves them to those actors (and the evaluator), so
+  # that a learner serves a bounded number of pulls whatever the number of actors. None:
+  # caches once there are more than CACHE_THRESHOLD actors, one per CACHE_THRESHOLD; 0: none.
   actors_per_cache: Optional[int] = None
   cache_period_s: float = 1.0
 
   @property
   def num_caches(self) -> int:
-    """Weight cache nodes of the program (0: actors pull from the learner)."""
+    """Weight cache nodes per learner (0: actors pull from the learners)."""
     per_cache = self.actors_per_cache
     if per_cache is None:
-      if self.population_size > 1 or self.num_actors <= CACHE_THRESHOLD:
+      if self.num_actors <= CACHE_THRESHOLD:
         return 0
       per_cache = CACHE_THRESHOLD
     return -(-self.num_actors // per_cache) if per_cache else 0
@@ -96,8 +96,6 @@ class DistributedConfig:
                  'rpc_timeout_s', 'step_limit_poll_s', 'drain_timeout_s', 'cache_period_s'):
       cli.check_number(name, getattr(self, name), 0, min_inclusive=False)
     cli.check_number('actors_per_cache', self.actors_per_cache, 0, integer=True, optional=True)
-    if self.actors_per_cache and self.population_size > 1:
-      raise ValueError('actors_per_cache: weight caches serve one learner (population_size 1)')
     if not self.run_dir:
       raise ValueError('run_dir must not be empty')
 
@@ -149,17 +147,20 @@ class ProgramContext(NamedTuple):
   counter: Any
   learners: Tuple[Any, ...]  # One per member of the population.
   controller: Any = None  # The controller node's handle, if the program has one.
-  caches: Tuple[Any, ...] = ()  # The weight caches' handles, if the program has any.
+  # The weight caches' handles, if the program has any: member m's are `caches[m]`.
+  caches: Tuple[Tuple[Any, ...], ...] = ()
 
   def member_builder(self, member: int) -> builders.ActorLearnerBuilder:
     return self.builder.for_member(member, self.config.population_size)
 
-  def variable_source(self, actor_index: int):
-    """Where actor `actor_index` pulls its weights: its group's cache, else the learner."""
+  def variable_source(self, actor_index: int, member: int = 0):
+    """Where actor `actor_index` pulls member `member`'s weights: its group's cache of that
+    member, else the member's learner."""
     if not self.caches:
-      return self.learners[0]
-    per_cache = -(-self.config.num_actors // len(self.caches))
-    return self.caches[min(actor_index // per_cache, len(self.caches) - 1)]
+      return self.learners[member]
+    caches = self.caches[member]
+    per_cache = -(-self.config.num_actors // len(caches))
+    return caches[min(actor_index // per_cache, len(caches) - 1)]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -336,22 +337,24 @@ _MAX_FIRST_UPDATES = 1000  # Calls of an actor's `update` that must bring its fi
 
 
 class VariableCache:
-  """A weight cache node: pulls the learner's weights every period and serves them to a group
+  """A weight cache node: pulls one learner's weights every period and serves them to a group
   of actors (Acme's later releases have `lp.CacherNode`; Launchpad 0.5.0 does not).
 
   A set of variable names is fetched from the learner at its first request and refreshed every
-  `cache_period_s` after; each pull logs `weights_learner_step` (TensorBoard, `cache_<i>`).
+  `cache_period_s` after; each pull logs `weights_learner_step` (TensorBoard, `cache_<i>`, or
+  `cache_<i>_<member>` in a population).
   """
 
-  def __init__(self, context: ProgramContext, index: int):
+  def __init__(self, context: ProgramContext, index: int, member: int = 0):
     config = context.config
-    self._learner = rpc.stop_aware(context.learners[0])
+    self._learner = rpc.stop_aware(context.learners[member])
     self._period_s = config.cache_period_s
     self._served: Dict[Tuple[str, ...], Tuple[int, List]] = {}
     self._lock = threading.Lock()  # One pull (and TensorFlow summary write) at a time.
     self._pulls = 0
-    self._logger = logging_utils.make_logger(f'cache_{index}', config.run_dir,
-                                             steps_key='cache_pulls', print_to_console=False)
+    self._logger = logging_utils.make_logger(
+        member_label(f'cache_{index}', member, config.population_size), config.run_dir,
+        steps_key='cache_pulls', print_to_console=False)
 
   def get_variables_with_step(self, names: List[str]) -> Tuple[int, List]:
     served = self._served.get(tuple(names))
@@ -601,11 +604,13 @@ def make_program(builder: builders.ActorLearnerBuilder,
                            tuple(learners))
   if config.num_caches:
     with program.group('cache'):
-      caches = [program.add_node(lifetime.courier_node(VariableCache, context, index))
-                for index in range(config.num_caches)]
-    for handle in caches:
+      caches = tuple(tuple(program.add_node(lifetime.courier_node(VariableCache, context, index,
+                                                                   member))
+                           for index in range(config.num_caches))
+                     for member in range(population_size))
+    for handle in (handle for member_caches in caches for handle in member_caches):
       handle.set_client_kwargs(call_timeout=config.rpc_timeout_s)
-    context = context._replace(caches=tuple(caches))
+    context = context._replace(caches=caches)
   if controller is not None:
     (handle,) = controller.add_to(program, context)
     handle.set_client_kwargs(call_timeout=config.rpc_timeout_s)

@@ -202,7 +202,8 @@ class ArenaWorker:
                           for m in range(config.matches_per_arena)]
     self._policies = MemberPolicies(
         context.environment_spec, context.builder.config,
-        [rpc.ResilientVariableSource(learner) for learner in context.learners],
+        [rpc.ResilientVariableSource(context.variable_source(index, member))
+         for member in range(config.population_size)],
         config.variable_update_period, seed)
     self._context = context
     self._controller = rpc.stop_aware(context.controller)

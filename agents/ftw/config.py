@@ -177,6 +177,11 @@ class ProgramConfig:
   # matches' environment steps (the final evaluation of the checkpoints is apart).
   evaluation_share: Optional[float] = 0.1
   variable_update_period: int = 20  # Arena steps between weight pulls.
+  # Weight caches: for each member, one per this many arenas pulls the member's weights every
+  # `cache_period_s` and serves them to its arenas (None: the core's default, caches above
+  # `distributed.CACHE_THRESHOLD` arenas; 0: the arenas pull from the learners).
+  arenas_per_cache: Optional[int] = None
+  cache_period_s: float = 1.0
   checkpoint_period_minutes: float = 1.0
   checkpoint_period_steps: Optional[int] = 100  # A learner also checkpoints every N steps.
   log_period_s: float = 15.0
@@ -191,7 +196,8 @@ class ProgramConfig:
         max_wall_s=self.max_wall_s, seed=self.seed, with_evaluator=self.with_evaluator,
         evaluation_period_s=self.evaluation_period_s, evaluation_share=self.evaluation_share,
         log_period_s=self.log_period_s, checkpoint_period_minutes=self.checkpoint_period_minutes,
-        checkpoint_period_steps=self.checkpoint_period_steps, rpc_timeout_s=self.rpc_timeout_s)
+        checkpoint_period_steps=self.checkpoint_period_steps, rpc_timeout_s=self.rpc_timeout_s,
+        actors_per_cache=self.arenas_per_cache, cache_period_s=self.cache_period_s)
 
   def validate(self):
     """Raises ValueError naming the first impossible (or non-finite) field."""

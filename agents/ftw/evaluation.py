@@ -315,7 +315,8 @@ class BotEvaluatorWorker(core_distributed.EvaluatorWorker):
     super().__init__(context.config, context.counter, steps_key='total_steps')
     self._evaluator = BotEvaluator(
         context.environment_factory, context.builder.config,
-        [rpc.ResilientVariableSource(learner) for learner in context.learners],
+        [rpc.ResilientVariableSource(context.variable_source(0, member))
+         for member in range(config.population_size)],
         config.evaluation_bots, config.evaluation_matches,
         seed=core_distributed.derive_seed(config.seed, EVALUATION_STREAM))
     self._members = range(config.population_size)
