@@ -11,7 +11,9 @@ import warnings
 
 def pyplot():
   """`matplotlib.pyplot`, drawing to files only, with matplotlib's own notices silenced."""
-  warnings.filterwarnings('ignore', category=DeprecationWarning, module='matplotlib')
+  # Raised with the location of matplotlib's call, or of pyparsing's own (mathtext's parser).
+  for module in ('matplotlib', 'pyparsing'):
+    warnings.filterwarnings('ignore', category=DeprecationWarning, module=module)
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use('Agg')
   logging.getLogger('matplotlib').setLevel(logging.ERROR)

@@ -1,15 +1,17 @@
-r"""Scale benchmark: the real TVT learner and Reverb server against 1 to 384 simulated actors,
-with and without weight caches.
+r"""Scale benchmark: the real TVT (or FTW) learner and Reverb server against 1 to 384 simulated
+actors, with and without weight caches.
 
   python -m benchmarks.scale                              # 10 programs, about 30 minutes
   python -m benchmarks.scale --actors=1,32 --caches=off --window_s=30   # a quick look
+  python -m benchmarks.scale --agent=ftw --output=results/scale_ftw     # one FTW member
 
-Each configuration is one real local_mp program of the core (Reverb server, counter, TVT
-learner, weight caches when on, and a few processes of simulated actors; see
-`benchmarks/scale_nodes.py`). Simulated actors write whole key_to_door episodes with their
-extras (copies of real ones) as fast as the learner's queue takes them and pull the weights
-every `--pull_period_s`, so the learner is never short of data and what changes with the number
-of actors is what serving them costs. By default the learner has a core of its own (as on its
+Each configuration is one real local_mp program of the core (Reverb server, counter, learner,
+weight caches when on, and a few processes of simulated actors; see
+`benchmarks/scale_nodes.py`). Simulated actors write copies of real items with their extras
+(TVT: whole key_to_door episodes; FTW: the unrolls and auxiliary-task rows of a 1v1 capture
+the flag seat, through the real adders) as fast as the learner's tables take them and pull the
+weights every `--pull_period_s`, so the learner is never short of data and what changes with
+the number of actors is what serving them costs. By default the learner has a core of its own (as on its
 own machine) and every other node shares the rest, so its figures show what lands in the
 learner's process.
 
@@ -39,10 +41,14 @@ import tensorflow as tf  # noqa: F401  pylint: disable=unused-import
 import environments
 from agents.core import distributed
 from agents.core import launching
+from agents.ftw import arena as ftw_arena
+from agents.ftw import config as ftw_config
 from agents.tvt import experiment
 from benchmarks import scale_nodes
 
 FLAGS = flags.FLAGS
+flags.DEFINE_enum('agent', 'tvt', ['tvt', 'ftw'], 'The learner and items: TVT on key_to_door, '
+                  'or one FTW member (the main job\'s network) on 1v1 capture the flag.')
 flags.DEFINE_list('actors', ['1', '8', '32', '128', '384'], 'Simulated actor counts.')
 flags.DEFINE_list('caches', ['off', 'on'], 'Weight caches off and/or on.')
 flags.DEFINE_integer('actors_per_cache', 64, 'Actors per weight cache, when caches are on.')
@@ -52,7 +58,8 @@ flags.DEFINE_float('pull_period_s', 5.0, 'Seconds between an actor\'s weight pul
 flags.DEFINE_float('item_period_s', 0.0, 'At most one episode per actor this often (0: as '
                    'fast as the learner\'s queue takes them).')
 flags.DEFINE_integer('nodes', 4, 'Processes the simulated actors are spread over.')
-flags.DEFINE_integer('batch_size', 4, 'Episodes per learner step.')
+flags.DEFINE_integer('batch_size', None, 'Items per learner step (default: TVT 4 episodes, '
+                     'FTW the main job\'s 16 unrolls).')
 flags.DEFINE_float('startup_s', 120.0, 'Allowed from the launch to the learner\'s first batch.')
 flags.DEFINE_float('warmup_s', 15.0, 'Seconds after the learner\'s first batch not measured.')
 flags.DEFINE_float('window_s', 60.0, 'Seconds measured.')
@@ -106,9 +113,22 @@ def _in_window(records, start, end, index=0):
   return [r for r in records if start <= r[index] < end]
 
 
+def _agent(run_dir: str):
+  """(measured builder, environment factory, environment spec) of `--agent`."""
+  if FLAGS.agent == 'ftw':
+    factory = environments.make_factory('CaptureTheFlag1v1-v0', episode_length=210,
+                                        map_size=(9, 11))
+    config = ftw_config.grid_world_config(**({'batch_size': FLAGS.batch_size}
+                                             if FLAGS.batch_size else {}))
+    return (scale_nodes.MeasuredFtwBuilder(config, run_dir), factory,
+            ftw_arena.seat_environment_spec(factory(0)))
+  factory, config = experiment.make_config('key_to_door', {},
+                                           batch_size=FLAGS.batch_size or 4)
+  return scale_nodes.MeasuredTVTBuilder(config, run_dir), factory, None
+
+
 def measure(num_actors: int, caches: bool) -> Dict[str, Any]:
   """Runs one program and returns its figures over the measured window."""
-  factory, config = experiment.make_config('key_to_door', {}, batch_size=FLAGS.batch_size)
   nodes = min(FLAGS.nodes, num_actors)
   run_dir = tempfile.mkdtemp(prefix='scale_')
   try:
@@ -120,10 +140,10 @@ def measure(num_actors: int, caches: bool) -> Dict[str, Any]:
         checkpoint_period_minutes=600.0, drain_timeout_s=5.0, log_period_s=30.0)
     actors = distributed.NodeFactory(
         'actor', scale_nodes.SimulatedActors, count=nodes,
-        args=(nodes, FLAGS.pull_period_s, FLAGS.item_period_s))
-    program = distributed.make_program(
-        scale_nodes.MeasuredTVTBuilder(config, run_dir), factory, program_config, name='scale',
-        actors=actors)
+        args=(nodes, FLAGS.pull_period_s, FLAGS.item_period_s, FLAGS.agent))
+    builder, factory, spec = _agent(run_dir)
+    program = distributed.make_program(builder, factory, program_config, name='scale',
+                                       actors=actors, environment_spec=spec)
     placement = _Placement(run_dir)
     if FLAGS.pin_learner:
       placement.start()
@@ -190,13 +210,13 @@ def measure(num_actors: int, caches: bool) -> Dict[str, Any]:
 
 
 def measure_reverb(seconds: float, writers: int) -> Dict[str, float]:
-  """What one Reverb server sustains with TVT episodes: `writers` threads insert whole episodes
+  """What one Reverb server sustains with TVT episodes (whatever `--agent`): `writers` threads insert whole episodes
   into a queue that one thread drains in batches, for `seconds`; items/s and MB/s."""
   import reverb  # pylint: disable=g-import-not-at-top
   import tree  # pylint: disable=g-import-not-at-top
   from acme import specs  # pylint: disable=g-import-not-at-top
   from agents.tvt import builder as tvt_builder  # pylint: disable=g-import-not-at-top
-  factory, config = experiment.make_config('key_to_door', {}, batch_size=FLAGS.batch_size)
+  factory, config = experiment.make_config('key_to_door', {}, batch_size=4)
   builder = tvt_builder.TVTBuilder(config)
   (table,) = builder.make_replay_tables(specs.make_environment_spec(factory(0)))
   episode = tree.map_structure(lambda s: np.ones(s.shape, s.dtype.as_numpy_dtype),
@@ -296,6 +316,8 @@ def main(argv):
   modes = [mode == 'on' for mode in FLAGS.caches]
   if any(c < 1 for c in counts) or not set(FLAGS.caches) <= {'on', 'off'}:
     launching.exit_with_usage_error('--actors must be positive and --caches on and/or off')
+  if FLAGS.batch_size is not None and FLAGS.batch_size < 1:
+    launching.exit_with_usage_error('--batch_size must be positive')
   environments.make('key_to_door')  # Fails fast on a broken install.
   if FLAGS.pin_learner and not set(os.sched_getaffinity(0)) - LEARNER_CPUS:
     launching.exit_with_usage_error('--pin_learner needs 2 cores; pass --nopin_learner')
@@ -320,7 +342,7 @@ def main(argv):
         f'{os.getloadavg()[0]:.1f}')
   os.makedirs(os.path.dirname(FLAGS.output) or '.', exist_ok=True)
   settings = {name: FLAGS[name].value for name in (
-      'actors_per_cache', 'cache_period_s', 'pull_period_s', 'item_period_s', 'nodes',
+      'agent', 'actors_per_cache', 'cache_period_s', 'pull_period_s', 'item_period_s', 'nodes',
       'batch_size', 'warmup_s', 'window_s', 'pin_learner')}
   with open(FLAGS.output + '.json', 'w') as f:
     json.dump({'settings': settings, 'rows': rows, 'reverb': reverb_figures,

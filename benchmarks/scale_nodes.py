@@ -1,14 +1,19 @@
 """The nodes of the scale benchmark (`benchmarks/scale.py`): simulated actors and a measured
 learner, in a real program of the core (Reverb server, counter, learner, weight caches).
 
-Simulated actors play no environment and run no network once started: each node first plays a
-few real TVT episodes with the real actor (so the items have the real size, shape and content,
-extras included), then stands for a group of actors, each with its own Reverb trajectory
-writer that keeps writing copies of those episodes to the learner's queue as fast as the queue
-takes them (at most one item every `item_period_s`), and its own weight pull every
-`pull_period_s` from its variable source (its group's cache, or the learner), as an Acme
-variable client does: asynchronous, one pull in flight at a time. Its items carry the learner
-step of its latest weights, so the learner logs the policy lag as with real actors.
+Simulated actors play no environment and run no network once started: each node first plays
+real episodes with the real actor (so the items have the real size, shape and content, extras
+included), then stands for a group of actors, each writing copies of them to the learner's
+tables as fast as the tables take them, and pulling weights every `pull_period_s` from its
+variable source (its group's cache, or the learner), as an Acme variable client does:
+asynchronous, one pull in flight at a time. Its items carry the learner step of its latest
+weights, so the learner logs the policy lag as with real actors.
+
+* TVT: each actor's Reverb trajectory writer writes whole key_to_door episodes (at most one
+  every `item_period_s`) to the learner's queue.
+* FTW: each actor has the real adders of an arena's seat (unrolls to the queue, and the
+  auxiliary tasks' replays) and replays into them the calls that a seat of a real match made,
+  one unroll per actor in turn.
 
 Every node records what it measures into `<run_dir>/scale/`: the learner its steps, the time it
 waited for each batch, and the weights it served; the simulated actors their pulls' latencies
@@ -30,6 +35,9 @@ from agents.core import acting as core_acting
 from agents.core import distributed
 from agents.core import environment_loop
 from agents.core import stopping
+from agents.ftw import arena as ftw_arena
+from agents.ftw import builder as ftw_builder
+from agents.ftw import utils as ftw_utils
 from agents.tvt import builder as tvt_builder
 from agents.tvt import episodes
 
@@ -64,6 +72,13 @@ class _TimedBatches:
     return batch
 
 
+def _learner_records(run_dir: str) -> Dict[str, List]:
+  """Says the learner's process id (the driver pins it) and returns its empty records."""
+  with open(_records_path(run_dir, LEARNER_PID), 'w') as f:
+    f.write(str(os.getpid()))
+  return {'batches': [], 'pulls': []}
+
+
 class MeasuredTVTBuilder(tvt_builder.TVTBuilder):
   """The TVT builder whose learner records its batches (with the CPU time its process has used,
   serving threads included) and the weights it serves, and says its process id."""
@@ -73,31 +88,49 @@ class MeasuredTVTBuilder(tvt_builder.TVTBuilder):
     self._records_dir = run_dir
 
   def make_learner(self, networks, dataset, counter=None, logger=None):
-    with open(_records_path(self._records_dir, LEARNER_PID), 'w') as f:
-      f.write(str(os.getpid()))
-    records = {'batches': [], 'pulls': []}
+    records = _learner_records(self._records_dir)
     learner = super().make_learner(networks, _TimedBatches(dataset, records), counter, logger)
-    serve = learner.get_variables_with_step
+    return _measured(learner, records, self._records_dir)
 
-    def served(names):
-      step, variables = serve(names)
-      records['pulls'].append((time.time(), sum(x.nbytes for x in tree.flatten(variables))))
-      return step, variables
 
-    learner.get_variables_with_step = served
-    path = _records_path(self._records_dir, 'learner.json')
+class MeasuredFtwBuilder(ftw_builder.FtwBuilder):
+  """One FTW member's builder whose learner records its unroll batches (the auxiliary tasks'
+  samples are not timed), the weights it serves and its process id."""
 
-    def save_records():  # Every few seconds and at the stop: the node may be ended any time.
-      while True:
-        stopped = stopping.wait_for_stop(5.0)
-        with open(path + '.tmp', 'w') as f:
-          json.dump({key: list(values) for key, values in records.items()}, f)
-        os.replace(path + '.tmp', path)
-        if stopped:
-          return
+  def __init__(self, config, run_dir: str):
+    super().__init__(config)
+    self._records_dir = run_dir
 
-    threading.Thread(target=save_records, daemon=True).start()
-    return learner
+  def make_learner(self, networks, dataset, counter=None, logger=None):
+    records = _learner_records(self._records_dir)
+    dataset = dataset._replace(queue=_TimedBatches(dataset.queue, records))
+    learner = super().make_learner(networks, dataset, counter, logger)
+    return _measured(learner, records, self._records_dir)
+
+
+def _measured(learner, records: Dict[str, List], run_dir: str):
+  """`learner`, recording each pull it serves, its records saved every few seconds."""
+  serve = learner.get_variables_with_step
+
+  def served(names):
+    step, variables = serve(names)
+    records['pulls'].append((time.time(), sum(x.nbytes for x in tree.flatten(variables))))
+    return step, variables
+
+  learner.get_variables_with_step = served
+  path = _records_path(run_dir, 'learner.json')
+
+  def save_records():  # Every few seconds and at the stop: the node may be ended any time.
+    while True:
+      stopped = stopping.wait_for_stop(5.0)
+      with open(path + '.tmp', 'w') as f:
+        json.dump({key: list(values) for key, values in records.items()}, f)
+      os.replace(path + '.tmp', path)
+      if stopped:
+        return
+
+  threading.Thread(target=save_records, daemon=True).start()
+  return learner
 
 
 def template_episodes(context: distributed.ProgramContext, count: int, seed: int):
@@ -115,12 +148,44 @@ def template_episodes(context: distributed.ProgramContext, count: int, seed: int
   return [tree.map_structure(lambda x: x[0], queue.pop_batch(1).data) for _ in range(count)]
 
 
+class _RecordingAdder:
+  """An adder that keeps the calls made to it, to be replayed into real adders."""
+
+  def __init__(self):
+    self.calls = []
+
+  def add_first(self, timestep):
+    self.calls.append((None, timestep, None))
+
+  def add(self, action, next_timestep, extras=()):
+    self.calls.append((action, next_timestep, extras))
+
+  def reset(self):
+    pass
+
+
+def template_seat_calls(context: distributed.ProgramContext, seed: int) -> List[List]:
+  """The adder calls of every seat of one real FTW match (one member on every seat, initial
+  weights): what an arena's adders get from a match."""
+  environment = context.environment_factory(seed)
+  policies = ftw_arena.MemberPolicies(context.environment_spec, context.builder.config,
+                                      seed=seed)
+  recorders = []
+
+  def make_adder(unused_member):
+    recorders.append(_RecordingAdder())
+    return recorders[-1]
+
+  ftw_arena.play_matches([environment], [[0] * environment.num_players], policies, make_adder)
+  return [recorder.calls for recorder in recorders]
+
+
 class SimulatedActors:
   """Actors `index`, `index + num_nodes`, ... of `config.num_actors`: items and weight pulls,
-  no environment and no network (see the module docstring)."""
+  no environment and no network (see the module docstring). `agent`: 'tvt' or 'ftw'."""
 
   def __init__(self, context: distributed.ProgramContext, index: int, num_nodes: int,
-               pull_period_s: float, item_period_s: float):
+               pull_period_s: float, item_period_s: float, agent: str = 'tvt'):
     config = context.config
     self._index = index
     self._actor_ids = list(range(index, config.num_actors, num_nodes))
@@ -129,8 +194,16 @@ class SimulatedActors:
     self._pull_period_s = pull_period_s
     self._item_period_s = item_period_s
     self._run_dir = config.run_dir
-    self._table = context.builder.table_name(tvt_builder.QUEUE)
-    self._templates = template_episodes(context, 2, distributed.derive_seed(config.seed, index))
+    self._builder = context.builder
+    seed = distributed.derive_seed(config.seed, index)
+    if agent == 'ftw':
+      self._table = context.builder.table_name(ftw_utils.QUEUE)
+      self._templates = template_seat_calls(context, seed)
+      self._write_items = self._write_unrolls
+    else:
+      self._table = context.builder.table_name(tvt_builder.QUEUE)
+      self._templates = template_episodes(context, 2, seed)
+      self._write_items = self._write_episodes
     self._rng = np.random.default_rng(index)
     self._lock = threading.Lock()
     # The learner step of each actor's latest weights, written with its items (policy lag).
@@ -169,7 +242,7 @@ class SimulatedActors:
         future.add_done_callback(lambda f, a=actor, t=now: done(a, t, f))
       stopping.wait_for_stop(max(0.0, min(due.min() - time.time(), 0.5)))
 
-  def _write_items(self):
+  def _write_episodes(self):
     """Each actor's writer keeps at most 2 items in flight and writes at most one item every
     `item_period_s`; the queue's rate limiter sets the pace."""
     client = reverb.Client(self._replay_address)
@@ -200,6 +273,34 @@ class SimulatedActors:
         writer.close()
       except Exception:  # pylint: disable=broad-except
         pass
+
+  def _write_unrolls(self):
+    """Each actor replays a real seat's adder calls into its own real adders, one unroll (a
+    sequence's worth of calls) per actor in turn; an adder waits while its queue is full."""
+    client = reverb.Client(self._replay_address)
+    adders = [self._builder.make_adder(client) for _ in self._actor_ids]
+    streams = self._rng.integers(len(self._templates), size=len(adders))
+    positions = np.zeros(len(adders), int)
+    unroll = self._builder.config.sequence_length - 1
+    try:
+      while not stopping.stop_requested():
+        for actor, adder in enumerate(adders):
+          calls = self._templates[streams[actor]]
+          for _ in range(unroll):
+            action, timestep, extras = calls[positions[actor]]
+            if action is None:
+              adder.add_first(timestep)
+            else:
+              step = np.full_like(extras[core_acting.WEIGHTS_STEP],
+                                  self._weights_steps[actor])
+              adder.add(action, timestep, {**extras, core_acting.WEIGHTS_STEP: step})
+            positions[actor] = (positions[actor] + 1) % len(calls)
+    finally:
+      for adder in adders:
+        try:
+          adder.reset()
+        except Exception:  # pylint: disable=broad-except
+          pass
 
   def _count_inserts(self):
     """The server's completed inserts into the queue, every second (node 0 only)."""
