@@ -296,11 +296,9 @@ class SimulatedActors:
               adder.add(action, timestep, {**extras, core_acting.WEIGHTS_STEP: step})
             positions[actor] = (positions[actor] + 1) % len(calls)
     finally:
-      for adder in adders:
-        try:
-          adder.reset()
-        except Exception:  # pylint: disable=broad-except
-          pass
+      # At a stop the queue may be full for good: an adder's reset (or deletion) would wait on
+      # it, so the adders are kept, unflushed, until the process ends.
+      self._adders = adders
 
   def _count_inserts(self):
     """The server's completed inserts into the queue, every second (node 0 only)."""
@@ -325,8 +323,12 @@ class SimulatedActors:
       if not stopping.stop_requested():
         raise
       logging.info('a write ended at the stop: %s', error)
+    # The records first: the other threads' calls may wait on nodes already gone.
+    self._save_records()
     for thread in threads:
       thread.join(5.0)
+
+  def _save_records(self):
     with self._lock:
       record = {'actors': len(self._actor_ids), 'pulls': self._pulls,
                 'failed_pulls': self._failed_pulls, 'unanswered_pulls': sum(self._in_flight),

@@ -18,7 +18,6 @@ from environments.ctf import bots as bots_lib
 from hyperparameters import population
 
 FLAGS = flags.FLAGS
-LAUNCH_TYPES = cli.LAUNCH_TYPES + (launching.VERTEX_AI,)
 _GRID = config_lib.grid_world_config()
 _PBT = population.PbtConfig()
 
@@ -50,7 +49,7 @@ def define_flags(logdir: str, num_steps: int, max_minutes: float):
   flags.DEFINE_string('logdir', logdir, 'Run directory: checkpoints, TensorBoard, logs.',
                       short_name='l')
   flags.DEFINE_integer('seed', 0, 'Base seed of every member, arena and evaluation.')
-  flags.DEFINE_enum('launch_type', 'local_mp', LAUNCH_TYPES,
+  flags.DEFINE_enum('launch_type', 'local_mp', launching.CLUSTER_LAUNCH_TYPES,
                     'local_mp / local_mt on this machine, vertex_ai on Google Cloud.')
   launching.define_cluster_flags()
   flags.DEFINE_bool('loopback_only', True, 'Bind every server of the run to loopback.')

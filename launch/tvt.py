@@ -107,7 +107,7 @@ flags.DEFINE_boolean('jit_compile', _DEFAULTS.jit_compile, 'Compile the learner 
                      'measured; see benchmarks/tvt_throughput.py).')
 flags.DEFINE_boolean('vtrace', _DEFAULTS.off_policy_correction, 'With --distributed, correct '
                      'the actors\' policy lag with V-trace (else lambda-returns, as A3C).')
-flags.DEFINE_enum('launch_type', 'local_mp', launching.LAUNCH_TYPES + (launching.VERTEX_AI,),
+flags.DEFINE_enum('launch_type', 'local_mp', launching.CLUSTER_LAUNCH_TYPES,
                   'How to launch the nodes with --distributed: local_mp / local_mt on this '
                   'machine, vertex_ai on Google Cloud.')
 launching.define_cluster_flags()

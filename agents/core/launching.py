@@ -38,6 +38,8 @@ NODE_ENV = {'TF_CPP_MIN_LOG_LEVEL': '2', 'TF_NUM_INTRAOP_THREADS': '1',
 
 # Launch type of a program on Google Cloud (Vertex AI, through xmanager): one job per node.
 VERTEX_AI = 'vertex_ai'
+# What a command whose program may also run on Vertex AI accepts as `--launch_type`.
+CLUSTER_LAUNCH_TYPES = LAUNCH_TYPES + (VERTEX_AI,)
 _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
