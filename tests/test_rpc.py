@@ -43,6 +43,13 @@ _COLLECTED_IN_CALLBACK = textwrap.dedent('''
 ''')
 
 
+def _run_script(script: str, *args: str) -> subprocess.CompletedProcess:
+  """Runs `script` in a fresh interpreter from the repository's root."""
+  return subprocess.run([sys.executable, '-c', script, *args], capture_output=True, text=True,
+                        timeout=60, check=False,
+                        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
 def test_a_call_returns_the_servers_result():
   port = portpicker.pick_unused_port()
   server = courier.Server(port=port)
@@ -55,9 +62,7 @@ def test_a_call_returns_the_servers_result():
 
 
 def test_a_client_dropped_with_a_call_in_flight_does_not_abort_the_process():
-  result = subprocess.run([sys.executable, '-c', _COLLECTED_IN_CALLBACK], capture_output=True,
-                          text=True, timeout=60, check=False,
-                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  result = _run_script(_COLLECTED_IN_CALLBACK)
   assert result.returncode == 0, result.stderr[-2000:]
   assert result.stdout.strip().endswith('alive')
 
@@ -95,17 +100,11 @@ _AUTOMATIC_COLLECTION_IN_CALLBACK = textwrap.dedent('''
 ''')
 
 
-def _run_automatic_collection(mode):
-  return subprocess.run([sys.executable, '-c', _AUTOMATIC_COLLECTION_IN_CALLBACK, mode],
-                        capture_output=True, text=True, timeout=60, check=False,
-                        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
 def test_node_processes_never_collect_garbage_in_courier_threads():
-  unguarded = _run_automatic_collection('plain')
+  unguarded = _run_script(_AUTOMATIC_COLLECTION_IN_CALLBACK, 'plain')
   assert unguarded.returncode == -6, 'the hazard did not show: the test proves nothing'
   assert 'terminate called without an active exception' in unguarded.stderr
-  node = _run_automatic_collection('node')
+  node = _run_script(_AUTOMATIC_COLLECTION_IN_CALLBACK, 'node')
   assert node.returncode == 0, node.stderr[-2000:]
   assert node.stdout.strip().endswith('alive')
 
@@ -136,16 +135,10 @@ _ENDS_WITH_A_CALL_HELD = textwrap.dedent('''
 ''')
 
 
-def _end_with_a_call_held(mode):
-  return subprocess.run([sys.executable, '-c', _ENDS_WITH_A_CALL_HELD, mode],
-                        capture_output=True, text=True, timeout=60, check=False,
-                        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
 def test_a_process_ends_cleanly_right_after_an_asynchronous_call():
-  unguarded = _end_with_a_call_held('plain')
+  unguarded = _run_script(_ENDS_WITH_A_CALL_HELD, 'plain')
   assert unguarded.returncode == -6, 'the hazard did not show: the test proves nothing'
-  counted = _end_with_a_call_held('counted')
+  counted = _run_script(_ENDS_WITH_A_CALL_HELD, 'counted')
   assert counted.returncode == 0, counted.stderr[-2000:]
   assert counted.stdout.split() == ['1']  # Held until it was answered, at exit.
 
