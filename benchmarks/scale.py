@@ -11,9 +11,9 @@ weight caches when on, and a few processes of simulated actors; see
 (TVT: whole key_to_door episodes; FTW: the unrolls and auxiliary-task rows of a 1v1 capture
 the flag seat, through the real adders) as fast as the learner's tables take them and pull the
 weights every `--pull_period_s`, so the learner is never short of data and what changes with
-the number of actors is what serving them costs. By default the learner has a core of its own (as on its
-own machine) and every other node shares the rest, so its figures show what lands in the
-learner's process.
+the number of actors is what serving them costs. By default the learner has a core of its own
+(as on its own machine) and every other node shares the rest, so its figures show what lands in
+the learner's process.
 
 First, what one Reverb server sustains on its own: writer threads insert whole episodes into a
 queue that a reader drains (items/s and MB/s). Then, per configuration, over a window after the
@@ -210,8 +210,9 @@ def measure(num_actors: int, caches: bool) -> Dict[str, Any]:
 
 
 def measure_reverb(seconds: float, writers: int) -> Dict[str, float]:
-  """What one Reverb server sustains with TVT episodes (whatever `--agent`): `writers` threads insert whole episodes
-  into a queue that one thread drains in batches, for `seconds`; items/s and MB/s."""
+  """What one Reverb server sustains with TVT episodes (whatever `--agent`): `writers` threads
+  insert whole episodes into a queue that one thread drains in batches, for `seconds`; items/s
+  and MB/s."""
   import reverb  # pylint: disable=g-import-not-at-top
   import tree  # pylint: disable=g-import-not-at-top
   from acme import specs  # pylint: disable=g-import-not-at-top

@@ -296,8 +296,9 @@ class SimulatedActors:
               adder.add(action, timestep, {**extras, core_acting.WEIGHTS_STEP: step})
             positions[actor] = (positions[actor] + 1) % len(calls)
     finally:
-      # At a stop the queue may be full for good: an adder's reset (or deletion) would wait on
-      # it, so the adders are kept, unflushed, until the process ends.
+      # At a stop the queue may be full for good: an adder's reset would wait on it, and so
+      # might closing its writer (which deleting it does), so the adders are kept until the
+      # process ends.
       self._adders = adders
 
   def _count_inserts(self):

@@ -93,7 +93,8 @@ def call_async(client, method: str, *args, **kwargs) -> concurrent.futures.Futur
   callbacks = _Callbacks(future)
   canceller = client._client.AsyncPyCall(  # pylint: disable=protected-access
       method, list(args), kwargs, callbacks.set_result, callbacks.set_exception,
-      client._wait_for_ready, client._call_timeout, client._compress)  # pylint: disable=protected-access
+      client._wait_for_ready, client._call_timeout,  # pylint: disable=protected-access
+      client._compress)  # pylint: disable=protected-access
   future.add_done_callback(lambda done: done.cancelled() and canceller.Cancel())
   return future
 
