@@ -138,8 +138,8 @@ _ENDS_AS_ITS_CALL_IS_ANSWERED = textwrap.dedent('''
 
 def test_a_process_ends_cleanly_as_soon_as_its_asynchronous_call_is_answered():
   # The race is lost now and then (one run in 5 to 25 on these machines): the hazard must show
-  # in one of many plain runs (a fraction of a second each; at one in 25, 200 miss it about once in 3,000),
-  # and no counted run may abort.
+  # in one of many plain runs (a fraction of a second each; at one in 25, 200 runs miss it
+  # about once in 3,000), and no counted run may abort.
   for _ in range(200):
     unguarded = _run_script(_ENDS_AS_ITS_CALL_IS_ANSWERED, 'plain')
     if unguarded.returncode == -6:
