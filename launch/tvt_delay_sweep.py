@@ -34,7 +34,8 @@ flags.DEFINE_string('results', 'results/tvt_delay_sweep', 'Path (without extensi
 flags.DEFINE_integer('episodes', 20_000, 'Environment episodes per run (multiple of 16).')
 flags.DEFINE_list('delays', ['30', '90'], 'Distractor phase lengths.')
 flags.DEFINE_list('seeds', ['0', '1'], 'Seeds of every arm.')
-flags.DEFINE_list('arms', list(sweep.ARMS), f'Arms to train: {", ".join(sweep.ARMS)}.')
+flags.DEFINE_list('arms', list(sweep.ARMS), f'Arms to train at --delays: {", ".join(sweep.ARMS)} '
+                  '(the control has its own, TVT and no TVT).')
 flags.DEFINE_boolean('control', True, 'Also the zero-apple-reward control at length 90.')
 flags.DEFINE_integer('rounds', 4, 'Rounds of doubling budgets up to --episodes.')
 flags.DEFINE_boolean('report_only', False, 'Do not train; report on the runs as they are.')

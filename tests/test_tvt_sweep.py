@@ -21,8 +21,9 @@ def test_every_arm_runs_at_every_delay_and_seed_with_its_own_flags():
                '--pycolab_distractor_length=30', '--nodo_tvt', '--gamma=1.0'):
     assert flag in command
   assert '--pycolab_apple_reward_max=0' in sweep.Run('tvt', 90, 0, True).command('s', 1)
-  assert [r.name for r in sweep.make_runs([90], [0], arms=['tvt'])] == [
-      'tvt_delay90_seed0', 'tvt_zero_apples_delay90_seed0']
+  assert [r.name for r in sweep.make_runs([90], [0], arms=['no_tvt_gamma1'])] == [
+      'no_tvt_gamma1_delay90_seed0', 'tvt_zero_apples_delay90_seed0',
+      'no_tvt_zero_apples_delay90_seed0']
   assert sweep.round_budgets(1250, 4) == [156, 312, 625, 1250]
   assert sweep.round_budgets(3, 4) == [1, 3]
 

@@ -58,12 +58,12 @@ class Run:
 
 def make_runs(delays: Sequence[int], seeds: Sequence[int], control: bool = True,
               arms: Sequence[str] = tuple(ARMS)) -> List[Run]:
-  """Every arm (of `arms`) at every delay and seed, then the zero-apple control at the original
-  delay (for the control's arms among `arms`)."""
+  """Every arm (of `arms`) at every delay and seed, then the zero-apple control (its own arms,
+  whatever `arms` says) at the original delay."""
   runs = [Run(arm, delay, seed) for delay in delays for arm in arms for seed in seeds]
   if control:
     runs += [Run(arm, CONTROL_DELAY, seed, control=True) for arm in CONTROL_ARMS
-             if arm in arms for seed in seeds]
+             for seed in seeds]
   return runs
 
 
