@@ -63,6 +63,9 @@ def test_the_report_reads_the_last_thousand_episodes_and_checks_the_bar(tmp_path
   assert sweep.bar(rows) == {'delay 30': False}
   seed1['key_pickup_rate'] = None
   assert sweep.bar(rows) == {'delay 30': None}
+  # Only the no-TVT gamma 1 arm at a delay: nothing to compare, not measured (was 'holds').
+  gamma1 = [r for r in rows if r['arm'] == 'no_tvt_gamma1']
+  assert sweep.bar(gamma1) == {'delay 30': None}
 
 
 def test_the_sweep_command_refuses_bad_lists_before_writing(tmp_path):

@@ -137,7 +137,7 @@ def bar(rows: Sequence[Dict]) -> Dict[str, Optional[bool]]:
     for r in rows:
       if r['delay'] == delay and not r['control'] and r['arm'] in ('tvt', 'no_tvt'):
         by_seed.setdefault(r['seed'], {})[r['arm']] = r
-    holds = True
+    holds = True if by_seed else None  # No TVT / no-TVT pair at this delay: not measured.
     for pair in by_seed.values():
       figures = [(pair.get('tvt', {}).get(k), pair.get('no_tvt', {}).get(k))
                  for k in ('key_pickup_rate', 'last_phase_reward')]
