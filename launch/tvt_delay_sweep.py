@@ -84,7 +84,10 @@ def train(runs, logdir: str, iterations: int, rounds: int):
         stop.process = subprocess.Popen([sys.executable, *run.command(logdir, budget)],
                                         stdout=log, stderr=subprocess.STDOUT)
         code = stop.process.wait()
-      if code not in (0, 130) and not stop.requested:
+      if stop.requested:
+        print(f'  {run.name}: stopped before {budget * _BATCH} episodes', flush=True)
+        return False
+      if code != 0:
         print(f'error: {run.name} failed (exit {code}); see {log.name}', file=sys.stderr,
               flush=True)
         return False

@@ -2,6 +2,8 @@
 
 import json
 import os
+import signal
+import threading
 
 import pytest
 
@@ -73,3 +75,29 @@ def test_the_sweep_command_refuses_bad_lists_before_writing(tmp_path):
                                '--delays=30,x', timeout=120)
   commands.assert_usage_error(result, '--delays must be a list of integers of at least 1')
   assert not (tmp_path / 'sweep').exists()
+
+
+def test_a_stopped_sweep_stops_its_running_training_and_starts_no_other(tmp_path, monkeypatch,
+                                                                       capsys):
+  """SIGTERM mid-run: the running training is interrupted, the sweep says which run stopped
+  where (not that it reached its budget) and starts none of the runs after it."""
+  from launch import tvt_delay_sweep  # pylint: disable=g-import-not-at-top
+  started = tmp_path / 'started'
+  # Each "training" marks that it started, then waits to be interrupted.
+  monkeypatch.setattr(sweep.Run, 'command', lambda run, logdir, iterations: [
+      '-c', f'open({str(started)!r}, "a").write("{run.name}\\n"); import time; time.sleep(60)'])
+  runs = sweep.make_runs([30], [0, 1], control=False, arms=['tvt'])
+  handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+  timer = threading.Timer(5.0, os.kill, (os.getpid(), signal.SIGTERM))
+  timer.start()
+  try:
+    finished = tvt_delay_sweep.train(runs, str(tmp_path), iterations=2, rounds=1)
+  finally:
+    timer.cancel()
+    for signum, handler in handlers.items():
+      signal.signal(signum, handler)
+  assert finished is False
+  assert started.read_text() == 'tvt_delay30_seed0\n'
+  output = capsys.readouterr().out
+  assert 'tvt_delay30_seed0: stopped before 32 episodes' in output
+  assert 'at 32 episodes' not in output
