@@ -108,16 +108,20 @@ def _fill(member, environment_factory, items: int):
 
 
 # Learner variants, each timed in its own process: (auxiliary tasks, jit_compile, readiness
-# remembered by the replay iterators, oneDNN kernels). 'aux_before' is the configuration before
-# this benchmark's changes (every replay asked for readiness before each batch, oneDNN off).
+# remembered by the replay iterators, oneDNN kernels, FtwConfig's learner speed-ups: fused
+# dueling deconvolutions, auxiliary batches fetched during the main update, fused RMSProp).
+# 'aux_before' is the configuration before this benchmark's changes (every replay asked for
+# readiness before each batch, oneDNN off, no learner speed-ups).
 LEARNER_VARIANTS = {
-    'main_before': (False, False, False, False),
-    'aux_before': (True, False, False, False),
-    'aux_ready_remembered': (True, False, True, False),
-    'main': (False, False, True, True),
-    'aux': (True, False, True, True),
-    'aux_xla': (True, True, True, True),
+    'main_before': (False, False, False, False, False),
+    'aux_before': (True, False, False, False, False),
+    'aux_ready_remembered': (True, False, True, False, False),
+    'main': (False, False, True, True, True),
+    'aux_without_speedups': (True, False, True, True, False),
+    'aux': (True, False, True, True, True),
+    'aux_xla': (True, True, True, True, True),
 }
+flags.DEFINE_list('learner_variants', list(LEARNER_VARIANTS), 'Learner variants to time (2).')
 
 
 def learner_rates(variant: str, steps: int) -> Dict[str, float]:
@@ -127,13 +131,14 @@ def learner_rates(variant: str, steps: int) -> Dict[str, float]:
   from agents.core import datasets  # pylint: disable=g-import-not-at-top
   from agents.ftw import agent as agent_lib  # pylint: disable=g-import-not-at-top
   from agents.ftw import arena as arena_lib  # pylint: disable=g-import-not-at-top
-  auxiliary, jit_compile, remember_ready, _ = LEARNER_VARIANTS[variant]
+  auxiliary, jit_compile, remember_ready, _, speedups = LEARNER_VARIANTS[variant]
   datasets.ReverbBatchIterator.remember_ready = remember_ready
   factory = _arena_factory()
   spec = arena_lib.seat_environment_spec(factory(0))
   config = dataclasses.replace(_config(), use_pixel_control=auxiliary,
                                use_reward_prediction=auxiliary, max_queue_size=1000,
-                               jit_compile=jit_compile)
+                               jit_compile=jit_compile, pixel_control_fused_dueling=speedups,
+                               sample_auxiliary_in_background=speedups, fused_rms_prop=speedups)
   member = agent_lib.FTWWithoutActor(spec, config.sequence_length, config=config, seed=0)
   _KEEP_ALIVE.append(member)
   _fill(member, factory, (steps + 2) * config.batch_size)
@@ -218,7 +223,8 @@ def learner_and_actor_figures() -> dict:
   """(2) every learner variant and the actor's batched inference, each in its own process."""
   figures = {}
   print('(2) learner (batch 16 x 30 transitions), each variant in its own process', flush=True)
-  for variant, (_, _, _, onednn) in LEARNER_VARIANTS.items():
+  for variant in FLAGS.learner_variants:
+    onednn = LEARNER_VARIANTS[variant][3]
     rates = _measure(f'learner_{variant}', onednn)
     figures[f'learner_{variant}'] = rates
     if not rates:
@@ -242,7 +248,8 @@ def learner_and_actor_figures() -> dict:
   ratio('aux_over_aux_before', 'aux', 'aux_before')
   ratio('main_over_main_before', 'main', 'main_before')
   ratio('ready_remembered_over_before', 'aux_ready_remembered', 'aux_before')
-  ratio('onednn_over_off_with_aux', 'aux', 'aux_ready_remembered')
+  ratio('onednn_over_off_with_aux', 'aux_without_speedups', 'aux_ready_remembered')
+  ratio('speedups_with_aux', 'aux', 'aux_without_speedups')
   ratio('learner_xla_over_graph', 'aux_xla', 'aux')
   print('  actor batched inference, 16 seats per call (graph vs XLA in one process)', flush=True)
   for onednn in (True, False):
@@ -399,6 +406,10 @@ def main(argv):
   if FLAGS.measure:
     common.print_result(_measure_one(FLAGS.measure))
     return
+  unknown = sorted(set(FLAGS.learner_variants) - set(LEARNER_VARIANTS))
+  if unknown:
+    raise app.UsageError(f'unknown --learner_variants {", ".join(unknown)}; valid: '
+                         f'{", ".join(LEARNER_VARIANTS)}', exitcode=2)
   figures = {}
   print(f'FTW throughput ({os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the '
         'start)', flush=True)

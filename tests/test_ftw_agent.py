@@ -286,3 +286,60 @@ def test_xla_updates_give_the_graph_modes_losses_and_weights():
   np.testing.assert_allclose(xla_loss, graph_loss, rtol=1e-5)
   for graph, xla in zip(graph_weights, xla_weights):
     np.testing.assert_allclose(xla, graph, rtol=1e-4, atol=1e-6)
+
+
+def test_the_learner_speed_ups_give_the_same_losses_and_weights():
+  """FtwConfig's speed-ups (fused dueling head, fused RMSProp) change no result: one random
+  batch through the main and pixel-control updates of two members from the same weights, one
+  with them and one without."""
+  spec = _toy_spec()
+  rng = np.random.default_rng(1)
+  b, t = 2, T
+  observations = observation_action_reward.OAR(rng.integers(0, 255, (b, t, 2, 2, 3), np.uint8),
+                                               rng.integers(0, 4, (b, t), np.int32),
+                                               rng.random((b, t, 2), np.float32))
+  actions = rng.integers(0, 4, (b, t), np.int32)
+  events = rng.random((b, t, 2), np.float32)
+  logits = rng.normal(size=(b, t, 4)).astype(np.float32)
+  results = []
+  for speed_ups in (True, False):
+    config = _small_config(num_environment_events=2, internal_reward_scales=None,
+                           use_reward_prediction=False, pixel_control_fused_dueling=speed_ups,
+                           fused_rms_prop=speed_ups, sample_auxiliary_in_background=speed_ups)
+    member = agent_lib.FTWWithoutActor(spec, t, config=config, seed=5)
+    state = member.networks.policy.initial_state(b)
+    # pylint: disable=protected-access
+    main = member.learner._main_update(observations, actions, events,
+                                       np.ones((b, t), np.float32), logits, state)
+    pc = member.learner._pixel_control_update(observations, actions, state)
+    results.append((float(main['loss']), float(pc['pixel_control_loss']),
+                     [v.numpy() for v in member.networks.pixel_control.trainable_variables]))
+    member.close()
+  (fast_main, fast_pc, fast_weights), (main_loss, pc_loss, weights) = results
+  np.testing.assert_allclose(fast_main, main_loss, rtol=1e-5)
+  np.testing.assert_allclose(fast_pc, pc_loss, rtol=1e-5)
+  assert pc_loss > 0
+  for fast, plain in zip(fast_weights, weights):
+    np.testing.assert_allclose(fast, plain, rtol=1e-4, atol=1e-6)
+
+
+def test_the_fused_rms_prop_makes_sonnets_update():
+  """One step by hand (decay 0.99, epsilon 0.01, learning rate 0.1, gradient 0.5 on 1.0):
+  ms = 0.01 * 0.25 = 0.0025, mom = 0.1 * 0.5 / sqrt(0.0125) = 0.4472136, p = 0.5527864; a
+  zero gradient moves nothing. Then two more steps as Sonnet's RMSProp makes them."""
+  import sonnet as snt  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from agents.ftw import learning  # pylint: disable=g-import-not-at-top
+  parameters = {'fused': tf.Variable([1.0, -2.0]), 'plain': tf.Variable([1.0, -2.0])}
+  optimizers = {'fused': learning.FusedRMSProp(0.1, decay=0.99, momentum=0.0, epsilon=0.01),
+                'plain': snt.optimizers.RMSProp(0.1, decay=0.99, momentum=0.0, epsilon=0.01)}
+  for gradient in ([0.5, 0.0], [-1.5, 3.0], [0.25, -1.0]):
+    for key, optimizer in optimizers.items():
+      optimizer.apply([tf.constant(gradient)], [parameters[key]])
+    if gradient == [0.5, 0.0]:
+      np.testing.assert_allclose(parameters['fused'].numpy(), [0.5527864, -2.0], rtol=1e-6)
+      np.testing.assert_allclose(optimizers['fused'].ms[0].numpy(), [0.0025, 0.0], rtol=1e-6)
+    np.testing.assert_allclose(parameters['fused'].numpy(), parameters['plain'].numpy(),
+                               rtol=1e-6)
+    np.testing.assert_allclose(optimizers['fused'].ms[0].numpy(),
+                               optimizers['plain'].ms[0].numpy(), rtol=1e-6)

@@ -215,6 +215,34 @@ def test_pixel_control_heads_cover_the_cell_grid():
     networks.RPTHZWrapper(snt.LSTM(4))
 
 
+@pytest.mark.parametrize('grid', [(11, 11), (20, 20)])
+def test_the_fused_dueling_head_gives_the_q_values_and_gradients_of_the_two_deconvolutions(grid):
+  """Q = V + A - mean(A) taken inside one deconvolution: the same Q values and gradients for
+  the same variables (value and advantage kernels and biases) as the head before."""
+  fused = networks.PixelControl(num_actions=5, output_shape=grid)
+  features = tf.random.stateless_normal([7, LATENT], seed=[1, 2])
+  fused(features)
+  plain = networks.PixelControl(num_actions=5, output_shape=grid, fused_dueling=False)
+  plain(features)
+  for target, source in zip(plain.variables, fused.variables):
+    target.assign(source + tf.random.stateless_normal(source.shape, seed=[3, 4]) * 0.1)
+    source.assign(target)  # Non-zero biases too, so that every term of Q is exercised.
+  assert [v.name for v in fused.trainable_variables] == [
+      v.name for v in plain.trainable_variables]
+  weights = tf.random.stateless_normal([7, *grid, 5], seed=[5, 6])
+  results = []
+  for head in (fused, plain):
+    with tf.GradientTape() as tape:
+      q_values = head(features)
+      loss = tf.reduce_sum(weights * q_values)
+    results.append((q_values, tape.gradient(loss, head.trainable_variables)))
+  (fused_q, fused_grads), (plain_q, plain_grads) = results
+  np.testing.assert_allclose(fused_q, plain_q, rtol=1e-5, atol=1e-5)
+  assert float(tf.math.reduce_std(plain_q)) > 0.1
+  for fused_grad, plain_grad in zip(fused_grads, plain_grads):
+    np.testing.assert_allclose(fused_grad, plain_grad, rtol=1e-4, atol=1e-4)
+
+
 def test_reward_prediction_classifies_three_frames():
   network = networks.RewardPredictionNetwork(networks.FtwTorso(((4, 3, 1),), (), 6))
   assert network(tf.zeros([5, 3, 11, 11, 3], tf.uint8)).shape == (5, 3)

@@ -124,8 +124,9 @@ def make_networks(environment_spec: specs.EnvironmentSpec, config: config_lib.Ft
                                            config.pixel_control_cell_size,
                                            config.pixel_control_crop)
     pc_core = ftw_networks.RPTHZWrapper(core) if config.core_type != 'lstm' else core
-    pixel_control = ftw_networks.RNNPixelControlNetwork(oar_embedding, pc_core, num_actions,
-                                                        output_shape=grid)
+    pixel_control = ftw_networks.RNNPixelControlNetwork(
+        oar_embedding, pc_core, num_actions, output_shape=grid,
+        fused_dueling=config.pixel_control_fused_dueling)
     pixel_control(_dummy_batch(observations, 1), pixel_control.initial_state(1))
   if config.use_reward_prediction:
     reward_prediction = ftw_networks.RewardPredictionNetwork(torso, hidden_size=128)
@@ -218,7 +219,8 @@ def make_learner(config: config_lib.FtwConfig, member: FtwMember, datasets: FtwD
       pixel_control_cell_size=config.pixel_control_cell_size,
       pixel_control_crop=config.pixel_control_crop,
       pixel_control_discount=config.pixel_control_discount, jit_compile=config.jit_compile,
-      **learner_kwargs)
+      sample_auxiliary_in_background=config.sample_auxiliary_in_background,
+      fused_rms_prop=config.fused_rms_prop, **learner_kwargs)
 
 
 # The original's constructor parameters that are `FtwConfig` fields (use_pixel_cotrol becomes

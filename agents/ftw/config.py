@@ -81,6 +81,13 @@ class FtwConfig:
   # Off: on this project's 2-core CPUs the learner ran at 0.4x of graph mode and the policy step
   # at 0.8x-1.1x (benchmarks/ftw_throughput.py prints both ratios).
   jit_compile: bool = False
+  # Learner speed-ups that leave what it computes unchanged (off: the learner before them, which
+  # benchmarks/ftw_throughput.py compares): the pixel-control head's value and advantage
+  # deconvolutions as one, the auxiliary batches fetched during the main update, and RMSProp
+  # applied by TensorFlow's fused kernel.
+  pixel_control_fused_dueling: bool = True
+  sample_auxiliary_in_background: bool = True
+  fused_rms_prop: bool = True
 
   def validate(self):
     """Raises ValueError naming the first impossible field."""

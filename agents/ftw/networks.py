@@ -340,12 +340,16 @@ class PixelControl(snt.Module):
   """Dueling Q-values over a grid of pixel-control cells from a feature vector: [B, h, w, A].
 
   Linear -> ReLU -> [h0, w0, 32] -> ConvTranspose(32) -> ReLU -> value and advantage deconvs;
-  for a 20x20 grid this is the UNREAL/FTW head (7x7, kernel 9, stride 3).
+  for a 20x20 grid this is the UNREAL/FTW head (7x7, kernel 9, stride 3). Q = V + A - mean(A) is
+  linear in the two last deconvolutions' kernels and biases, so with `fused_dueling` (the
+  default) one deconvolution with the combined kernel gives the same Q values (to float
+  rounding) and gradients for the same variables, at about half the cost of the two.
   """
 
   def __init__(self, num_actions: int, output_shape=(20, 20), activation=tf.nn.relu,
-               name: str = 'pixel_control'):
+               name: str = 'pixel_control', *, fused_dueling: bool = True):
     super().__init__(name=name)
+    self._fused_dueling = fused_dueling
     self._output_shape = tuple(output_shape)
     self._stride = 3 if min(output_shape) >= 12 else 1
     self._base_shape = tuple(-(-s // self._stride) for s in output_shape)
@@ -362,8 +366,18 @@ class PixelControl(snt.Module):
     x = self._activation(self._linear(features))
     x = tf.reshape(x, [-1, self._base_shape[0], self._base_shape[1], 32])
     x = self._activation(self._deconv(x))
-    value, advantage = self._value(x), self._advantage(x)
-    return value + advantage - tf.reduce_mean(advantage, axis=-1, keepdims=True)
+    if not self._fused_dueling:
+      value, advantage = self._value(x), self._advantage(x)
+      return value + advantage - tf.reduce_mean(advantage, axis=-1, keepdims=True)
+    if not hasattr(self._advantage, 'w'):  # Sonnet makes a deconvolution's variables at its
+      self._value(x)  # first call; these calls' outputs are unused.
+      self._advantage(x)
+    value, advantage = self._value, self._advantage  # Kernels [k, k, out, in], biases [out].
+    kernel = value.w + advantage.w - tf.reduce_mean(advantage.w, axis=2, keepdims=True)
+    bias = value.b + advantage.b - tf.reduce_mean(advantage.b)
+    q_values = tf.nn.conv_transpose(x, kernel, tf.concat([tf.shape(x)[:-1], [kernel.shape[2]]], 0),
+                                    strides=1, padding='SAME')
+    return tf.nn.bias_add(q_values, bias)
 
 
 class RNNPixelControlNetwork(snt.RNNCore):
@@ -371,11 +385,11 @@ class RNNPixelControlNetwork(snt.RNNCore):
 
   def __init__(self, embed: OAREmbedding, core: snt.RNNCore, num_actions: int,
                output_shape=(20, 20), activation=tf.nn.relu,
-               name: str = 'rnn_pixel_control_network'):
+               name: str = 'rnn_pixel_control_network', *, fused_dueling: bool = True):
     super().__init__(name=name)
     self.embed = embed
     self.core = core
-    self._head = PixelControl(num_actions, output_shape, activation)
+    self._head = PixelControl(num_actions, output_shape, activation, fused_dueling=fused_dueling)
 
   def initial_state(self, batch_size: int, **unused_kwargs):
     return self.core.initial_state(batch_size)
