@@ -215,13 +215,16 @@ class PopulationController:
             'child_hypers': _to_jsonable(explored['hypers']),
             'child_rewards': _to_jsonable(explored['rewards']), 'new_step': step}
 
-  def evolve(self) -> List[Dict]:
-    """Checks every member once (in random order); returns the decisions taken."""
+  def evolve(self, stop_requested: Callable[[], bool] = lambda: False) -> List[Dict]:
+    """Checks every member once (in random order); returns the decisions taken. A check whose
+    calls the program's stop cut short ends the round quietly: nothing failed."""
     decisions = []
     for i in self._rng.permutation(len(self._members)):
       try:
         decision = self.check_member(int(i))
       except Exception as error:  # pylint: disable=broad-except
+        if stop_requested():
+          break
         logging.warning('evolution check of member %d failed: %s', i, error)
         continue
       if decision:
@@ -305,7 +308,7 @@ class PopulationController:
     last_save = last_print = 0.0
     reason = None
     while not stop_requested():
-      self.evolve()
+      self.evolve(stop_requested)
       now = time.time()
       if now - last_save >= self._save_period_s:
         self._log(self.snapshot())

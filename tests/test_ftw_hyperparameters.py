@@ -280,6 +280,25 @@ def test_reports_update_the_ratings_and_the_state_survives_a_restart(tmp_path):
   assert restored.total_matches == 2 and len(restored.history) == 1
 
 
+def test_an_evolution_check_cut_short_by_the_stop_is_not_reported_as_a_failure(monkeypatch):
+  """At the end of every run the members' servers stop while a check may be calling them: the
+  controller says nothing then, but does warn of a failed check while the program runs."""
+
+  class StoppedMember(FakeMember):
+
+    def get_step(self):
+      raise RuntimeError('get_step cancelled: the program is stopping')
+
+  members = [StoppedMember({}, {}, [], 0) for _ in range(2)]
+  controller = _controller(members)
+  warnings = []
+  monkeypatch.setattr(population.logging, 'warning', lambda *args: warnings.append(args))
+  assert controller.evolve(stop_requested=lambda: True) == []
+  assert not warnings
+  assert controller.evolve() == []
+  assert len(warnings) == 2 and 'failed' in warnings[0][0]
+
+
 def test_the_controller_needs_two_members():
   with pytest.raises(ValueError, match='at least 2 members'):
     population.PopulationController([FakeMember({}, {}, [], 0)], 1, population.PbtConfig())
