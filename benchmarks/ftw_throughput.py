@@ -7,8 +7,8 @@ r"""Throughput and memory of the FTW stack on this machine, in one run.
 Prints: (1) arena environment and agent steps/s with batched inference, by matches per arena;
 (2) learner steps/s (main update only, and with the pixel-control and reward-prediction
 updates) and the transitions/s they consume, for the variants of LEARNER_VARIANTS (the
-configuration before the auxiliary-task work, oneDNN on/off, XLA on/off) each in its own
-process, with their ratios, the learner's GFLOP/s (TF profiler float-op count of the updates'
+configuration before the throughput work, oneDNN on/off, the learner speed-ups of FtwConfig
+on/off, XLA on/off; `--learner_variants` picks some) each in its own process, with their ratios, the learner's GFLOP/s (TF profiler float-op count of the updates'
 graphs) as a fraction of a 1024x1024 float32 matmul's GFLOP/s in the same process, and the
 batched policy step's calls/s in graph mode and with XLA; (3) Reverb insert rate of whole
 unrolls through the FTW adders and sample rate through the learner's queue iterator, with the
