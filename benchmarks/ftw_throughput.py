@@ -8,9 +8,10 @@ Prints: (1) arena environment and agent steps/s with batched inference, by match
 (2) learner steps/s (main update only, and with the pixel-control and reward-prediction
 updates) and the transitions/s they consume, for the variants of LEARNER_VARIANTS (the
 configuration before the throughput work, oneDNN on/off, the learner speed-ups of FtwConfig
-on/off, XLA on/off; `--learner_variants` picks some) each in its own process, with their ratios, the learner's GFLOP/s (TF profiler float-op count of the updates'
-graphs) as a fraction of a 1024x1024 float32 matmul's GFLOP/s in the same process, and the
-batched policy step's calls/s in graph mode and with XLA; (3) Reverb insert rate of whole
+on/off, XLA on/off; `--learner_variants` picks some) each in its own process, with their
+ratios, the learner's GFLOP/s (TF profiler float-op count of the updates' graphs) as a fraction
+of a 1024x1024 float32 matmul's GFLOP/s in the same process, and the batched policy step's
+calls/s in graph mode and with XLA; (3) Reverb insert rate of whole
 unrolls through the FTW adders and sample rate through the learner's queue iterator, with the
 server in another process; (4) the end-to-end environment steps/s of the ftw_local program by
 number of arenas, read from the controller's counts after a warm-up, with the peak resident
