@@ -65,12 +65,15 @@ def test_meta_rl_learns_a_plain_dm_env_task_in_acme_environment_loop(task, episo
   environment = task(seed=0)
   agent = meta_rl_agent.MetaRL(specs.make_environment_spec(environment), _META_RL, seed=0)
   assert isinstance(agent, acme.Actor)
+  started = time.time()
   returns = _run(environment, agent, episodes)
   assert len(returns) == episodes
   first, last = returns[:episodes // 10].mean(), returns[-episodes // 10:].mean()
   assert first < chance + 0.3, (first, last)
   assert last > bar, (first, last)
   assert agent.learner_steps >= episodes // _META_RL.batch_size - 1
+  print(f'{task.__name__}: {episodes} episodes in {time.time() - started:.1f} s, mean return '
+        f'{first:.2f} -> {last:.2f}')
 
 
 # A small RMA: episodes of up to 12 steps (Cue's are 5, Catch's 9: both padded), a 16-row
