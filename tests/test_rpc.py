@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import courier
@@ -12,6 +13,7 @@ import portpicker
 import pytest
 
 from agents.core import rpc
+from agents.core import stopping
 
 # A node whose objects form a reference cycle holding a StopAwareClient, dropped while a call is
 # in flight; the call's callback, in courier's own thread, then starts a garbage collection.
@@ -165,5 +167,38 @@ def test_a_cancelled_call_is_let_go_and_raises_cancelled():
       future.result(timeout=5)
     assert rpc._wait_for_held_calls(timeout_s=5)  # pylint: disable=protected-access
     assert rpc.held_calls() == 0
+  finally:
+    server.Stop()
+
+
+def test_the_programs_stop_ends_a_call_made_on_a_thread_launchpad_does_not_know(monkeypatch):
+  """Launchpad gives its stop event to the node's thread only; a call made on a thread pool (as
+  Acme's variable client makes them) to a node that never answers still ends at the stop."""
+  event, node_thread = threading.Event(), threading.current_thread()
+
+  def stop_event():
+    if threading.current_thread() is not node_thread:
+      raise RuntimeError('only from the node thread')
+    return event
+
+  monkeypatch.setattr(stopping.lp, 'stop_event', stop_event)
+  monkeypatch.setattr(stopping, '_NODE_STOP', None)
+  stopping.remember_node_stop_event()  # What lifetime.guard_node does in a node process.
+  port = portpicker.pick_unused_port()
+  server = courier.Server(port=port)
+  server.Bind('never', lambda: time.sleep(5) or 1)  # A learner that died, say.
+  server.Start()
+  try:
+    client = rpc.StopAwareClient(courier.Client(f'localhost:{port}'))
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+      assert not pool.submit(stopping.stop_requested).result()
+      call = pool.submit(client.never)
+      time.sleep(0.5)
+      started = time.monotonic()
+      event.set()
+      with pytest.raises(rpc.ProgramStopping):
+        call.result(timeout=10)
+      assert time.monotonic() - started < 2.0
+      assert pool.submit(stopping.wait_for_stop, 5.0).result()
   finally:
     server.Stop()

@@ -32,6 +32,7 @@ import launchpad as lp
 from launchpad.launch import worker_manager
 
 from agents.core import run_dir as run_dir_lib
+from agents.core import stopping
 
 LAUNCHER_PID_ENV = 'AGENTS_LAUNCHER_PID'
 RUN_DIR_ENV = 'AGENTS_RUN_DIR'
@@ -84,6 +85,7 @@ def guard_node():
     worker_manager.get_worker_manager()._termination_notice_secs = -1  # pylint: disable=protected-access
   except RuntimeError:  # Not the node's main thread.
     pass
+  stopping.remember_node_stop_event()
   if threading.current_thread() is threading.main_thread():
     # Ctrl-C and a closed terminal reach every process of the terminal's group; the launcher
     # answers them by stopping the nodes in order (`launching`), so the nodes ignore them.

@@ -1,12 +1,36 @@
-"""Whether the Launchpad program this thread belongs to is stopping (False outside Launchpad)."""
+"""Whether the Launchpad program of this thread, or of this node process, is stopping (False
+outside Launchpad)."""
 
 import threading
+import time
 from typing import Iterable
 
 import launchpad as lp
 
 
 _LOCAL_STOP = threading.Event()
+# A node process's Launchpad stop event, for its threads that Launchpad does not know (see
+# `remember_node_stop_event`); None elsewhere.
+_NODE_STOP = None
+
+
+def remember_node_stop_event():
+  """Called in a node process's Launchpad thread: lets every thread of the process see the
+  program's stop. Launchpad gives its stop event to its node's thread only, so a call made on a
+  thread pool (Acme's variable client pulls weights on one) never saw the stop: at a learner's
+  death an arena then waited for its call's whole deadline instead of stopping."""
+  global _NODE_STOP
+  try:
+    _NODE_STOP = lp.stop_event()
+  except RuntimeError:  # Not a Launchpad node thread.
+    pass
+
+
+def _program_stop_event():
+  try:
+    return lp.stop_event()
+  except RuntimeError:  # Not a Launchpad node thread: a single-process run, a test, a pool.
+    return _NODE_STOP
 
 
 def request_local_stop():
@@ -18,20 +42,17 @@ def stop_requested() -> bool:
   """True once the program (or this process) was asked to stop; callable from any thread."""
   if _LOCAL_STOP.is_set():
     return True
-  try:
-    return lp.stop_event().is_set()
-  except RuntimeError:  # Not a Launchpad node thread: a single-process run or a test.
-    return False
+  event = _program_stop_event()
+  return event is not None and event.is_set()
 
 
 def wait_for_stop(timeout_s: float) -> bool:
   """Sleeps up to `timeout_s`; True as soon as the program is stopping."""
-  try:
-    return lp.wait_for_stop(timeout_s)
-  except RuntimeError:
-    import time  # pylint: disable=g-import-not-at-top
+  event = _program_stop_event()
+  if event is None:
     time.sleep(timeout_s)
     return False
+  return event.wait(timeout_s)
 
 
 def discard_pending_writes(adders: Iterable[object]):
