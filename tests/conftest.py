@@ -2,8 +2,10 @@
 shim preloaded so that every Reverb server a test makes in-process listens on loopback only."""
 
 import os
+import subprocess
 import sys
 import tempfile
+import time
 import warnings
 
 import pytest
@@ -23,17 +25,49 @@ def pytest_configure(config):
   terminal and not into a capture file of this process.
   """
   from agents.core import loopback  # pylint: disable=g-import-not-at-top
-  if loopback.active_in_this_process():
+  if not loopback.active_in_this_process():
+    try:
+      loopback.shim_path()
+    except loopback.LoopbackUnavailableError as error:
+      warnings.warn(f'tests run without the loopback shim: {error}')
+    else:
+      capture = config.pluginmanager.getplugin('capturemanager')
+      if capture is not None:
+        capture.suspend_global_capture(in_=True)
+      loopback.reexec_with_shim()
+  if not hasattr(config, 'workerinput'):  # The run's first process, not an xdist worker.
+    _start_port_server(config)
+
+
+def _start_port_server(config):
+  """One portserver (portpicker's) for the whole run: every xdist worker and every program they
+  start picks its ports through it, so no two servers get one port. gRPC servers bind with
+  SO_REUSEPORT, so two that picked the same port both listen on it and split its connections:
+  once a Launchpad program's actors wrote into another worker's in-process Reverb table, and
+  that worker's learner then waited forever for items that the program's learner had taken."""
+  script = os.path.join(os.path.dirname(sys.executable), 'portserver.py')
+  if 'PORTSERVER_ADDRESS' in os.environ or not os.path.exists(script):
     return
-  try:
-    loopback.shim_path()
-  except loopback.LoopbackUnavailableError as error:
-    warnings.warn(f'tests run without the loopback shim: {error}')
-    return
-  capture = config.pluginmanager.getplugin('capturemanager')
-  if capture is not None:
-    capture.suspend_global_capture(in_=True)
-  loopback.reexec_with_shim()
+  import portpicker  # pylint: disable=g-import-not-at-top
+  address = f'@agents-tests-portserver-{os.getpid()}'
+  process = subprocess.Popen([sys.executable, script, f'--portserver_address={address}'],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  deadline = time.monotonic() + 10
+  while not portpicker.get_port_from_port_server(address):
+    if time.monotonic() > deadline or process.poll() is not None:
+      process.kill()
+      warnings.warn('tests run without a portserver: it did not answer')
+      return
+    time.sleep(0.1)
+  os.environ['PORTSERVER_ADDRESS'] = address
+  config.port_server = process
+
+
+def pytest_unconfigure(config):
+  process = getattr(config, 'port_server', None)
+  if process is not None:
+    process.terminate()
+    process.wait(10)
 
 
 @pytest.fixture(autouse=True, scope='session')
