@@ -20,10 +20,7 @@ def remember_node_stop_event():
   thread pool (Acme's variable client pulls weights on one) never saw the stop: at a learner's
   death an arena then waited for its call's whole deadline instead of stopping."""
   global _NODE_STOP
-  try:
-    _NODE_STOP = lp.stop_event()
-  except RuntimeError:  # Not a Launchpad node thread.
-    pass
+  _NODE_STOP = _program_stop_event()
 
 
 def _program_stop_event():
