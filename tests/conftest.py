@@ -35,7 +35,9 @@ def pytest_configure(config):
       if capture is not None:
         capture.suspend_global_capture(in_=True)
       loopback.reexec_with_shim()
-  if not hasattr(config, 'workerinput'):  # The run's first process, not an xdist worker.
+  # In the first process of a run with xdist workers (a run without them has no parallel
+  # servers, and its tests would find the portserver among their own children).
+  if getattr(config.option, 'numprocesses', 0) and not hasattr(config, 'workerinput'):
     _start_port_server(config)
 
 
